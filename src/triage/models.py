@@ -1,0 +1,105 @@
+"""Where model files live and how they are checked: manifests with sha256, no executable formats.
+
+Every saved model or index directory carries ``manifest.json``: ``{"files": {name: sha256}, ...}``. Loading
+verifies each hash, so a tampered or truncated file is a clear error, and refuses pickle-style formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from triage.errors import TriageError
+
+MANIFEST = "manifest.json"
+#: Suffixes triage will load: data-only formats that cannot execute code.
+SAFE_SUFFIXES = {
+    ".json",
+    ".npz",
+    ".npy",
+    ".safetensors",
+    ".md",
+    ".txt",
+    ".jsonl",
+    ".csv",
+    ".sqlite",
+    ".faiss",
+    ".index",
+    ".png",
+    ".model",
+}
+#: The project's bundled models (trained heads that ship with triage).
+BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+class ModelIntegrityError(TriageError):
+    """A model file does not match its manifest, is missing, or is in an unsafe format."""
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Hash every file in ``directory`` (recursively, manifest excepted) and write ``manifest.json``."""
+    directory = Path(directory)
+    files = {
+        p.relative_to(directory).as_posix(): sha256_file(p)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+    manifest = {"files": files, **(extra or {})}
+    tmp = directory / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, directory / MANIFEST)
+    return manifest
+
+
+def verify_manifest(directory: str | Path) -> dict[str, Any]:
+    """Check every file listed in ``manifest.json``; raise :class:`ModelIntegrityError` on any mismatch."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.exists():
+        raise ModelIntegrityError(
+            f"{directory} has no {MANIFEST}: it was not saved by triage, refusing to load it"
+        )
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for name, expected in manifest.get("files", {}).items():
+        file = directory / name
+        if Path(name).suffix.lower() not in SAFE_SUFFIXES:
+            raise ModelIntegrityError(
+                f"{file}: unsupported file type; triage loads only data formats {SAFE_SUFFIXES}"
+            )
+        if not file.exists():
+            raise ModelIntegrityError(f"{file} is listed in the manifest but missing")
+        if sha256_file(file) != expected:
+            raise ModelIntegrityError(
+                f"{file} does not match the sha256 in its manifest: modified or corrupted"
+            )
+    return manifest
+
+
+def resolve_model_dir(name_or_path: str | Path) -> Path:
+    """A model directory: an existing path, or the name of a bundled model under ``models/``."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    bundled = BUNDLED_MODELS_DIR / str(name_or_path)
+    if bundled.exists():
+        return bundled
+    raise TriageError(f"model {name_or_path!r} not found: give a directory, or one of {bundled_models()}")
+
+
+def bundled_models() -> list[str]:
+    """Names of the models shipped in the project's ``models/`` folder."""
+    if not BUNDLED_MODELS_DIR.exists():
+        return []
+    return sorted(p.name for p in BUNDLED_MODELS_DIR.iterdir() if (p / MANIFEST).exists())

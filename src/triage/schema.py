@@ -1,0 +1,320 @@
+"""Pydantic models for tickets in and results out.
+
+``Ticket`` accepts the field names common helpdesk exports use (``title``, ``description``, ``content``...)
+and keeps unknown fields in ``metadata``, so nothing a user hands in is silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = "1.0"
+
+Role = Literal["customer", "agent", "note"]
+_ROLE_ALIASES: dict[str, Role] = {
+    **dict.fromkeys(
+        ["customer", "requester", "end-user", "end_user", "enduser", "user", "client", "contact"], "customer"
+    ),
+    **dict.fromkeys(["agent", "staff", "support", "operator", "admin", "assignee"], "agent"),
+    **dict.fromkeys(["note", "internal", "private", "system", "internal_note"], "note"),
+}
+
+
+def _choices(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Message(BaseModel):
+    """One message of a ticket thread."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    role: Role = Field("customer", validation_alias=_choices("role", "sender", "author_role", "from_role"))
+    text: str = Field(validation_alias=_choices("text", "body", "content", "message", "plain_body", "Body"))
+    created_at: datetime | None = Field(
+        None, validation_alias=_choices("created_at", "created", "date", "timestamp")
+    )
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _normalise_role(cls, value: Any) -> Any:
+        if value is None:
+            return "customer"
+        key = str(value).strip().lower()
+        if key not in _ROLE_ALIASES:
+            raise ValueError(f"unknown message role {value!r}: use customer, agent or note")
+        return _ROLE_ALIASES[key]
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text_to_str(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+_TICKET_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "ticket_id", "ticketId", "TicketID", "number", "TicketNumber", "key"),
+    "subject": ("subject", "title", "Title", "Subject", "summary", "short_description"),
+    "body": ("body", "description", "content", "text", "message", "comment", "Body", "description_text"),
+    "messages": ("messages", "thread", "conversation", "comments", "articles"),
+    "channel": ("channel", "via", "source"),
+    "customer_id": (
+        "customer_id",
+        "requester_id",
+        "customer",
+        "requester",
+        "customer_email",
+        "CustomerUserID",
+    ),
+    "created_at": ("created_at", "created", "createdAt", "Created", "date", "timestamp"),
+    "metadata": ("metadata", "meta", "custom_fields"),
+}
+_KNOWN_KEYS = {alias for names in _TICKET_ALIASES.values() for alias in names}
+
+
+class Ticket(BaseModel):
+    """A helpdesk ticket: a subject, a body and/or a thread of messages.
+
+    At least one of ``subject``, ``body`` or ``messages`` must hold text.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["id"]))
+    subject: str | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["subject"]))
+    body: str | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["body"]))
+    messages: list[Message] = Field(
+        default_factory=list, validation_alias=_choices(*_TICKET_ALIASES["messages"])
+    )
+    channel: str | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["channel"]))
+    customer_id: str | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["customer_id"]))
+    created_at: datetime | None = Field(None, validation_alias=_choices(*_TICKET_ALIASES["created_at"]))
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=_choices(*_TICKET_ALIASES["metadata"])
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_unknown_fields(cls, data: Any) -> Any:
+        """Move fields triage does not know into ``metadata`` instead of dropping them."""
+        if isinstance(data, str):
+            return {"body": data}
+        if not isinstance(data, dict):
+            return data
+        extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+        if not extra:
+            return data
+        known = {k: v for k, v in data.items() if k in _KNOWN_KEYS}
+        meta_key = next((k for k in _TICKET_ALIASES["metadata"] if k in known), "metadata")
+        meta = dict(known.get(meta_key) or {})
+        for key, value in extra.items():
+            meta.setdefault(key, value)
+        known[meta_key] = meta
+        return known
+
+    @field_validator("id", "customer_id", "channel", mode="before")
+    @classmethod
+    def _scalar_to_str(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float):
+            return str(value)
+        return value
+
+    @model_validator(mode="after")
+    def _require_text(self) -> Ticket:
+        if not any(part.strip() for part in (self.subject or "", self.body or "")) and not any(
+            m.text.strip() for m in self.messages
+        ):
+            raise ValueError(
+                "ticket has no text: give at least one of subject, body or messages "
+                "(also accepted: title, description, content, text, thread)"
+            )
+        return self
+
+    @property
+    def customer_text(self) -> str:
+        """Subject, body and the customer's messages: what classification and sentiment read."""
+        parts = [self.subject or "", self.body or ""]
+        parts += [m.text for m in self.messages if m.role == "customer"]
+        return "\n".join(p.strip() for p in parts if p and p.strip())
+
+    @property
+    def full_text(self) -> str:
+        """Every piece of text on the ticket, agent replies and notes included."""
+        parts = [self.subject or "", self.body or ""] + [m.text for m in self.messages]
+        return "\n".join(p.strip() for p in parts if p and p.strip())
+
+
+class LabelScore(BaseModel):
+    """A label with its probability."""
+
+    label: str
+    score: float
+
+
+class Evidence(BaseModel):
+    """Why a prediction was made: a neighbour example, a weighted term, or a named rule."""
+
+    kind: Literal["example", "term", "rule", "cue"]
+    text: str
+    label: str | None = None
+    score: float | None = None
+
+
+class Prediction(BaseModel):
+    """One classification output: the label, its calibrated score and why.
+
+    ``abstained=True`` means the score is below the head's threshold: route to ``review_queue``.
+    """
+
+    label: str
+    score: float
+    top_k: list[LabelScore] = Field(default_factory=list)
+    abstained: bool = False
+    automation: Literal["auto_route", "suggest", "abstain"] | None = None
+    review_queue: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Cue(BaseModel):
+    """An escalation or frustration signal found in the text, with its span."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+    message_index: int | None = None
+
+
+class SentimentResult(BaseModel):
+    """Sentiment of a ticket: label, score in [-1, 1], confidence, cues and per-message trajectory."""
+
+    label: Literal["negative", "neutral", "positive"]
+    score: float
+    confidence: float
+    cues: list[Cue] = Field(default_factory=list)
+    trajectory: list[float] = Field(default_factory=list)
+
+
+SummarySource = Literal["subject", "body", "message"]
+
+
+class SummaryPoint(BaseModel):
+    """A sentence picked for a summary, pointing back to the part of the ticket it came from.
+
+    ``start``/``end`` are character offsets in that part's normalised text (``TicketState.message_texts`` for
+    messages); ``message_index`` indexes ``Ticket.messages`` when ``source == "message"``.
+    """
+
+    text: str
+    source: SummarySource = "body"
+    message_index: int | None = None
+    role: Role = "customer"
+    start: int | None = None
+    end: int | None = None
+    score: float | None = None
+
+
+class SummaryFact(BaseModel):
+    """A fact found in the ticket (order/invoice number, date, amount, error code, version, product name)."""
+
+    kind: str
+    text: str
+    source: SummarySource = "body"
+    message_index: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+
+class Summary(BaseModel):
+    """A short summary of a ticket or thread.
+
+    ``text`` is the summary to show. The structured fields are optional: ``problem`` (what the customer
+    reports), ``request`` (what they ask for), ``tried`` (steps already taken), ``status`` (the latest agent
+    action or resolution) and ``facts``; each points back to the message it came from.
+    """
+
+    text: str
+    method: str = "extractive"
+    sentences: list[SummaryPoint] = Field(default_factory=list)
+    problem: SummaryPoint | None = None
+    request: SummaryPoint | None = None
+    tried: list[SummaryPoint] = Field(default_factory=list)
+    status: SummaryPoint | None = None
+    facts: list[SummaryFact] = Field(default_factory=list)
+
+
+class Suggestion(BaseModel):
+    """A knowledge-base article suggested for the ticket, with the passage that matched."""
+
+    article_id: str
+    title: str
+    score: float
+    passage: str = ""
+    url: str | None = None
+    language: str | None = None
+    draft: str | None = None
+
+
+class SimilarTicket(BaseModel):
+    """A past ticket that looks like this one."""
+
+    ticket_id: str
+    score: float
+    subject: str | None = None
+    resolution: str | None = None
+
+
+class Translation(BaseModel):
+    """A translation of the ticket text; the original is always kept (in the ticket and in ``original``).
+
+    ``quality`` is a cross-lingual embedding agreement between source and output (higher is better);
+    ``needs_review`` flags a translation to check. ``pivot_language`` is set when the text went through a
+    pivot (usually English) because no model covers the pair directly.
+    """
+
+    text: str
+    source_language: str
+    target_language: str
+    backend: str
+    quality: float | None = None
+    needs_review: bool = False
+    original: str | None = None
+    pivot_language: str | None = None
+
+
+class StepError(BaseModel):
+    """A failure of one pipeline step on one ticket; the rest of the batch is unaffected."""
+
+    step: str
+    type: str
+    message: str
+
+
+class TriageResult(BaseModel):
+    """Everything triage found out about one ticket."""
+
+    ticket_id: str
+    language: str = "und"
+    language_confidence: float = 0.0
+    message_languages: list[str] = Field(default_factory=list)
+    category: Prediction | None = None
+    priority: Prediction | None = None
+    labels: dict[str, Prediction] = Field(default_factory=dict)
+    sentiment: SentimentResult | None = None
+    summary: Summary | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    similar: list[SimilarTicket] = Field(default_factory=list)
+    translation: Translation | None = None
+    warnings: list[str] = Field(default_factory=list)
+    errors: list[StepError] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def ok(self) -> bool:
+        """True when no step failed on this ticket."""
+        return not self.errors

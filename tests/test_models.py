@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from triage.models import ModelIntegrityError, verify_manifest, write_manifest
+
+
+def test_manifest_detects_tampering(tmp_path):
+    (tmp_path / "weights.npz").write_bytes(b"abc")
+    (tmp_path / "config.json").write_text("{}")
+    manifest = write_manifest(tmp_path, {"kind": "test"})
+    assert set(manifest["files"]) == {"weights.npz", "config.json"}
+    assert verify_manifest(tmp_path)["kind"] == "test"
+    (tmp_path / "weights.npz").write_bytes(b"abd")
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        verify_manifest(tmp_path)
+
+
+def test_manifest_refuses_pickles_and_missing_manifest(tmp_path):
+    with pytest.raises(ModelIntegrityError, match="no manifest"):
+        verify_manifest(tmp_path)
+    (tmp_path / "model.pkl").write_bytes(b"\x80\x04")
+    write_manifest(tmp_path)
+    with pytest.raises(ModelIntegrityError, match="unsupported file type"):
+        verify_manifest(tmp_path)
