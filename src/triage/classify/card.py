@@ -1,0 +1,86 @@
+"""``MODEL_CARD.md`` for a saved :class:`~triage.classify.TicketClassifier`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
+    """Markdown describing the training data, choices, held-out quality, calibration and abstain coverage."""
+    m = model.metrics_
+    info = model.train_info_
+    extra = extra or {}
+    lines = [
+        f"# Model card: {extra.get('name', 'TicketClassifier')}",
+        "",
+        extra.get(
+            "description", "A calibrated, abstaining ticket classifier (triage.classify.TicketClassifier)."
+        ),
+        "",
+        "## Summary",
+        "",
+        f"- trained: {info.get('trained_at', '?')} in {info.get('fit_seconds', '?')} s on "
+        f"{info.get('n_examples', '?')} examples, {len(model.classes_)} labels",
+        f"- encoder: `{model.encoder_name_}` ({model.embedding_dim_}-d); features: **{model.features_}**, "
+        f"C = {model.C_} (chosen on held-out macro-F1)",
+        f"- held-out data: {m.get('heldout')} ({m.get('n_heldout')} examples)",
+        f"- held-out accuracy {_pct(m['accuracy'])}, macro-F1 {_pct(m['macro_f1'])}",
+        f"- calibration: temperature {m['temperature']:.3f}; expected calibration error "
+        f"{m['ece_before']:.4f} before, {m['ece_after']:.4f} after",
+        f"- abstain threshold {m['abstain_threshold']:.4f} for precision {m['target_precision']:.2f}: "
+        f"coverage {_pct(m['coverage_at_target'])} at precision {_pct(m['precision_at_target'])}"
+        + (
+            "" if m.get("target_reached", True) else " (target NOT reached on held-out data: abstains on all)"
+        ),
+        f"- auto-route threshold {m['auto_route_threshold']:.4f} (precision {m['auto_route_precision']:.2f}):"
+        " "
+        f"coverage {_pct(m['auto_route_coverage'])}; between the two thresholds predictions are `suggest`",
+    ]
+    for key in ("data", "split", "intended_use", "limitations"):
+        if key in extra:
+            lines += ["", f"## {key.replace('_', ' ').capitalize()}", "", str(extra[key])]
+    lines += [
+        "",
+        "## Model selection (held-out macro-F1)",
+        "",
+        "| features | C | macro-F1 |",
+        "|---|---|---|",
+    ]
+    for row in m.get("selection", []):
+        lines.append(f"| {row['features']} | {row['C']:g} | {row['macro_f1']:.4f} |")
+    lines += [
+        "",
+        "## Label distribution and per-class held-out quality",
+        "",
+        "| label | training examples | precision | recall | F1 | held-out support |",
+        "|---|---|---|---|---|---|",
+    ]
+    counts = info.get("label_counts", {})
+    for label, row in m.get("per_class", {}).items():
+        lines.append(
+            f"| {label} | {counts.get(label, '?')} | {row['precision']:.3f} | {row['recall']:.3f} | "
+            f"{row['f1']:.3f} | {row['support']} |"
+        )
+    if "evaluation" in extra:
+        lines += ["", "## Evaluation", "", str(extra["evaluation"])]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "`config.json` (settings, labels, encoder, thresholds), `weights.npz` (logistic-regression weights, "
+        "embedding scaler, evidence examples' embeddings), `examples.json` (evidence texts), "
+        "`vocabulary.json` (TF-IDF, hybrid only), `metrics.json`, `manifest.json` (sha256 of every file). "
+        "No pickle: every file is data.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(path: str | Path, model: Any, *, extra: dict[str, Any] | None = None) -> None:
+    """Write :func:`model_card` to ``path``."""
+    Path(path).write_text(model_card(model, extra=extra), encoding="utf-8")

@@ -1,0 +1,80 @@
+"""The ``classify`` pipeline step: runs the configured classifier heads on the shared embedding.
+
+Configure heads in ``TriageConfig.options["classify"]``::
+
+    {"heads": {"category": "bitext-category", "intent": "bitext-intent", "queue": "models/my-queue"}}
+
+A head named ``category`` fills ``result.category``, ``priority`` fills ``result.priority``, any other name
+fills ``result.labels[name]``. Values are bundled model names (``models/<name>``) or directories. Default: the
+bundled ``bitext-category`` head, plus ``bitext-intent`` where it is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from triage.classify.model import TicketClassifier
+from triage.errors import ModelNotAvailableError, TriageError
+from triage.models import bundled_models
+
+#: Bundled heads run when the config names none: head name -> bundled model name.
+DEFAULT_HEADS: dict[str, str] = {"category": "bitext-category", "intent": "bitext-intent"}
+
+
+def default_heads() -> dict[str, str]:
+    """The bundled default heads that are installed here."""
+    here = set(bundled_models())
+    return {head: model for head, model in DEFAULT_HEADS.items() if model in here}
+
+
+class ClassifyStep:
+    """Run each configured :class:`TicketClassifier` head on the batch's embeddings (no re-encoding).
+
+    Options (``config.options["classify"]``): ``heads`` (name -> model), ``top_k`` (labels listed per
+    prediction, default 3), ``evidence`` (attach neighbours and terms, default true).
+    """
+
+    name = "classify"
+    requires: tuple[str, ...] = ("encode",)
+
+    def __init__(self, triager: Any) -> None:
+        options = dict(triager.config.options.get("classify", {}) or {})
+        heads = options.get("heads")
+        if heads is None:
+            heads = default_heads()
+            if not heads:
+                raise ModelNotAvailableError(
+                    "no classifier heads configured and the bundled 'bitext-category' model is missing: "
+                    "train one with `triage train` and set options.classify.heads"
+                )
+        if not isinstance(heads, dict) or not heads:
+            raise TriageError('options.classify.heads must be a mapping like {"category": "bitext-category"}')
+        self.top_k = int(options.get("top_k", 3))
+        self.evidence = bool(options.get("evidence", True))
+        encoder = triager.encoder
+        self.heads: dict[str, TicketClassifier] = {
+            str(head): TicketClassifier.load(model, encoder=encoder) for head, model in heads.items()
+        }
+
+    def run(self, states: list[Any]) -> None:
+        """Classify every ticket of the batch with every head; fills category / priority / labels."""
+        if not states:
+            return
+        missing = [s.result.ticket_id for s in states if s.embedding is None]
+        if missing:
+            raise TriageError(
+                f"tickets {missing[:5]} have no embedding: the encode step must run before classify"
+            )
+        emb = np.stack([s.embedding for s in states]).astype(np.float32)
+        texts = [s.text for s in states]
+        for head, model in self.heads.items():
+            preds = model.predictions(texts, embeddings=emb, top_k=self.top_k, evidence=self.evidence)
+            for state, pred in zip(states, preds, strict=True):
+                if head == "category":
+                    state.result.category = pred
+                elif head == "priority":
+                    state.result.priority = pred
+                else:
+                    state.result.labels[head] = pred
