@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Steps the default pipeline runs, in order, where their component is installed (see ``default_steps``).
 DEFAULT_STEPS: list[str] = [
@@ -53,6 +53,16 @@ class TriageConfig(BaseModel):
     language_min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     agent_language: str = Field("en", description="Language agents read; used by translation.")
     options: dict[str, Any] = Field(default_factory=dict, description="Per-step options, keyed by step name.")
+    redact: bool = Field(
+        False, description="Mask personal data right after normalize (adds the 'redact' step)."
+    )
+
+    @model_validator(mode="after")
+    def _insert_redact(self) -> TriageConfig:
+        if self.redact and "redact" not in self.steps:
+            at = self.steps.index("normalize") + 1 if "normalize" in self.steps else 0
+            self.steps.insert(at, "redact")
+        return self
 
     @classmethod
     def from_file(cls, path: str | Path) -> TriageConfig:

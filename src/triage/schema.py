@@ -312,6 +312,16 @@ class TriageResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     errors: list[StepError] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    redactions: dict[str, int] | None = Field(
+        None, description="Distinct values masked by the redact step, by type (None when it did not run)."
+    )
+    redaction_vault: str | None = Field(
+        None, description="The placeholder mapping, encrypted (redact keep_mapping='encrypted')."
+    )
+    redaction_mapping: dict[str, str] | None = Field(
+        None, exclude=True, repr=False,
+        description="Placeholder -> original (redact keep_mapping='memory'); in memory only, not serialised.",
+    )
     schema_version: str = SCHEMA_VERSION
 
     @property

@@ -1,0 +1,136 @@
+"""The ``redact`` pipeline step: masks personal data right after normalisation, before anything reads it.
+
+Options (``TriageConfig.options["redact"]``):
+
+- ``keep_mapping``: ``"none"`` (default: the originals are dropped), ``"memory"``
+  (``result.redaction_mapping``, never serialised) or ``"encrypted"`` (``result.redaction_vault``,
+  a Fernet token; needs a key).
+- ``key`` or ``key_env`` (default ``TRIAGE_PII_KEY``): the Fernet key or passphrase for ``"encrypted"``.
+- ``types``, ``regions``, ``phone_library``: passed to :class:`triage.pii.Redactor`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from triage.errors import TriageError
+from triage.pii.redactor import DEFAULT_REGIONS, PiiMapping, Redactor
+from triage.schema import StepError, Ticket
+
+if TYPE_CHECKING:
+    from triage.pipeline import TicketState, Triager
+
+__all__ = ["RedactStep"]
+
+_KEEP = ("none", "memory", "encrypted")
+_MAX_METADATA_ITEMS = 1000
+_MAX_METADATA_DEPTH = 6
+
+
+class RedactStep:
+    """Mask each ticket's text (normalised text, per-message texts and the ticket itself) with one mapping
+    per ticket, and record the counts by type in ``result.redactions``.
+
+    Fails closed: if masking a ticket fails, its texts are emptied (later steps see nothing) and the
+    ticket gets a ``redact`` error, so raw text never reaches encoding, indexes or logs.
+    """
+
+    name = "redact"
+    requires: tuple[str, ...] = ("normalize",)
+
+    def __init__(self, triager: Triager | None = None, **options: Any) -> None:
+        opts: dict[str, Any] = {}
+        if triager is not None:
+            opts.update(triager.config.options.get(self.name, {}) or {})
+        opts.update(options)
+        unknown = sorted(set(opts) - {"keep_mapping", "key", "key_env", "types", "regions", "phone_library"})
+        if unknown:
+            raise TriageError(
+                f"unknown redact options {unknown}: use keep_mapping, key, key_env, types, regions, "
+                "phone_library"
+            )
+        self.keep_mapping = str(opts.get("keep_mapping", "none"))
+        if self.keep_mapping not in _KEEP:
+            raise TriageError(f"redact keep_mapping must be one of {_KEEP}, not {self.keep_mapping!r}")
+        self._key: str | None = None
+        if self.keep_mapping == "encrypted":
+            key_env = str(opts.get("key_env", "TRIAGE_PII_KEY"))
+            self._key = opts.get("key") or os.environ.get(key_env)
+            if not self._key:
+                raise TriageError(
+                    f"redact keep_mapping='encrypted' needs a key: set options.redact.key or the {key_env} "
+                    "environment variable (make one with: "
+                    "python -c 'import triage.pii as p; print(p.generate_key())')"
+                )
+        self.redactor = Redactor(
+            opts.get("types"),
+            regions=opts.get("regions", DEFAULT_REGIONS),
+            phone_library=opts.get("phone_library"),
+        )
+
+    def run(self, states: list[TicketState]) -> None:
+        for state in states:
+            try:
+                self._mask(state)
+            except Exception as exc:  # noqa: BLE001 - fail closed: no raw text may go on down the pipeline
+                state.text = ""
+                state.message_texts = ["" for _ in state.message_texts]
+                state.ticket = state.ticket.model_copy(
+                    update={"subject": None, "body": "", "messages": [], "customer_id": None, "metadata": {}}
+                )
+                state.failed.add(self.name)
+                state.result.errors.append(
+                    StepError(
+                        step=self.name,
+                        type=type(exc).__name__,
+                        message=f"masking failed, ticket text withheld from later steps: {str(exc)[:200]}",
+                    )
+                )
+
+    def _mask(self, state: TicketState) -> None:
+        mapping = PiiMapping()
+        redact = self.redactor.redact
+        state.text = redact(state.text, mapping).text
+        state.message_texts = [redact(t, mapping).text for t in state.message_texts]
+        state.ticket = self.mask_ticket(state.ticket, mapping)
+        counts: dict[str, int] = {}
+        for placeholder in mapping:
+            kind = placeholder[1:].rsplit("_", 1)[0]
+            counts[kind] = counts.get(kind, 0) + 1
+        state.result.redactions = counts
+        if self.keep_mapping == "memory":
+            state.result.redaction_mapping = mapping.to_dict()
+        elif self.keep_mapping == "encrypted" and self._key:
+            state.result.redaction_vault = mapping.encrypt(self._key)
+
+    def mask_ticket(self, ticket: Ticket, mapping: PiiMapping) -> Ticket:
+        """A copy of ``ticket`` with subject, body, messages, customer id and metadata strings masked."""
+        redact = self.redactor.redact
+
+        def text(value: str | None) -> str | None:
+            return None if value is None else redact(value, mapping).text
+
+        messages = [m.model_copy(update={"text": redact(m.text, mapping).text}) for m in ticket.messages]
+        budget = [_MAX_METADATA_ITEMS]
+        return ticket.model_copy(
+            update={
+                "subject": text(ticket.subject),
+                "body": text(ticket.body),
+                "messages": messages,
+                "customer_id": text(ticket.customer_id),
+                "metadata": self._mask_value(ticket.metadata, mapping, 0, budget),
+            }
+        )
+
+    def _mask_value(self, value: Any, mapping: PiiMapping, depth: int, budget: list[int]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > _MAX_METADATA_DEPTH:
+            return None if not isinstance(value, int | float | bool) else value
+        if isinstance(value, str):
+            return self.redactor.redact(value, mapping).text
+        if isinstance(value, dict):
+            return {k: self._mask_value(v, mapping, depth + 1, budget) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._mask_value(v, mapping, depth + 1, budget) for v in value]
+        return value
