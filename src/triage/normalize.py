@@ -81,12 +81,8 @@ _ANY_TAG_RE = re.compile(r"<[^<>]{0,2000}>")
 
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template", "svg", "object"})
 _BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "div", "dl", "dt",
-        "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-        "hr", "html", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "tfoot", "thead",
-        "tr", "ul",
-    }
+    "address article aside blockquote body caption center dd div dl dt fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre section table tbody tfoot thead tr ul".split()
 )
 _PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre"})
 _CELL_TAGS = frozenset({"td", "th"})
@@ -98,12 +94,7 @@ def looks_like_html(text: str) -> bool:
     """True if ``text`` contains a doctype/html/body tag or at least two common HTML tags."""
     if _HTML_STRONG_RE.search(text):
         return True
-    count = 0
-    for _ in _HTML_TAG_RE.finditer(text):
-        count += 1
-        if count >= 2:
-            return True
-    return False
+    return next(itertools.islice(_HTML_TAG_RE.finditer(text), 1, None), None) is not None
 
 
 class _TextExtractor(HTMLParser):
@@ -336,10 +327,7 @@ def _is_outlook_header(lines: list[str], i: int) -> bool:
         return False
     if _SENT_INLINE_RE.search(line):
         return True
-    for nxt in lines[i + 1 : i + 4]:
-        if _SENT_RE.match(nxt.strip()[:_LINE_PREFIX]):
-            return True
-    return False
+    return any(_SENT_RE.match(nxt.strip()[:_LINE_PREFIX]) for nxt in lines[i + 1 : i + 4])
 
 
 # Cheap pre-filter (one C-level scan): lines that might be a marker. Each hit is verified in Python.
@@ -620,6 +608,7 @@ def fold_whitespace(text: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Pipeline
 # --------------------------------------------------------------------------------------------------
+
 
 def _truncate(text: str, max_chars: int) -> str:
     """Cut ``text`` to at most ``max_chars`` characters, at a word boundary when there is one."""

@@ -76,7 +76,7 @@ class NormalizeStep:
             parts += [
                 t for t, m in zip(state.message_texts, ticket.messages, strict=True) if m.role == "customer"
             ]
-            text = "\n".join(p for p in parts if p)
+            text = "\n".join(dict.fromkeys(p for p in parts if p))  # a thread often repeats the body
             if len(text) > self.max_chars:
                 cut = text.rfind(" ", 0, self.max_chars)
                 text = text[: cut if cut > self.max_chars // 2 else self.max_chars]
