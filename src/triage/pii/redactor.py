@@ -118,9 +118,13 @@ class PiiMapping(Mapping[str, str]):
 
 
 def _identity(kind: str, value: str) -> str:
-    """What makes two spellings the same value (case for e-mails, separators for numbers)."""
+    """What makes two spellings the same value (case for e-mails, separators for numbers; a phone written
+    nationally and internationally, "06 30 123 4567" and "+36 30 123 4567", is one number)."""
     if kind == EMAIL:
         return value.strip().lower()
+    if kind == PHONE:
+        digits = re.sub(r"\D", "", value)
+        return digits[-9:] if len(digits) >= 9 else digits
     if kind in (PHONE, IBAN) or value.replace(" ", "").replace("-", "").isdigit():
         return digits_of(value).upper().lstrip("+")
     return value.strip()
