@@ -49,32 +49,6 @@ def test_language_command():
     assert json.loads(result.stdout)["language"] == "ru"
 
 
-def test_score_jsonl_with_a_broken_line(tmp_path):
-    src = tmp_path / "in.jsonl"
-    src.write_text(
-        '{"id": "a", "body": "Mein Passwort funktioniert nicht mehr, bitte helfen Sie mir."}\n'
-        "{broken\n"
-        '{"id": "c", "subject": ""}\n'
-        '{"id": "d", "title": "Factura", "description": "La factura de marzo tiene un importe incorrecto."}\n'
-    )
-    out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["score", str(src), "-o", str(out), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["ticket_id"], r["language"]) for r in rows] == [("a", "de"), ("d", "es")]
-    errors = [json.loads(line) for line in (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines()]
-    assert [e["row"] for e in errors] == [2, 3]
-    assert "no text" in errors[1]["error"]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["scored"] == 2 and summary["row_errors"] == 2
-
-
-def test_score_missing_file_is_a_clear_error(tmp_path):
-    result = runner.invoke(app, ["score", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "o.jsonl")])
-    assert result.exit_code == 2
-    assert "not found" in result.output
-
-
 def test_console_script_demo(tmp_path):
     """The real `triage demo` entry point, as `make demo` runs it."""
     proc = subprocess.run(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,77 +91,6 @@ def _table(results: list[Any], expected: list[str | None]) -> str:
             f"{category[:18]:<18} {priority:<9} {sentiment:<9}"
         )
     return "\n".join(lines)
-
-
-@app.command()
-def score(
-    input: Annotated[str, typer.Argument(help="JSONL or CSV file of tickets, or - for stdin.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Results file (JSONL).")],
-    id_col: Annotated[str | None, typer.Option(help="Column with the ticket id.")] = None,
-    text_cols: Annotated[
-        str | None, typer.Option(help="Comma-separated columns joined into the body.")
-    ] = None,
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl, csv or tsv (default: from suffix).")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="Pipeline config (.json or .toml).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Tickets per batch.")] = 32,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-) -> None:
-    """Triage every ticket in INPUT; unreadable rows go to OUTPUT.errors.jsonl with their row number."""
-    from tqdm import tqdm
-
-    from triage.errors import InputError
-    from triage.io import read_records, write_jsonl
-    from triage.pipeline import Triager
-
-    triager = Triager(_load_config(config))
-    cols = [c.strip() for c in text_cols.split(",") if c.strip()] if text_cols else None
-    errors_path = output.with_name(output.name + ".errors.jsonl")
-    tmp_out = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    tmp_err = errors_path.with_name(f".{errors_path.name}.tmp-{os.getpid()}")
-    counts = {"scored": 0, "row_errors": 0, "step_errors": 0}
-    try:
-        records = read_records(input, fmt=fmt, id_col=id_col, text_cols=cols)
-        with open(tmp_out, "w", encoding="utf-8") as out, open(tmp_err, "w", encoding="utf-8") as err:
-            bar = tqdm(desc="triage", unit="ticket", disable=not progress, file=sys.stderr)
-            for batch in _batches(records, batch_size):
-                good = [r for r in batch if r.data is not None]
-                results = triager.triage_batch([r.data for r in good if r.data is not None])
-                for rec in batch:
-                    if rec.error is not None:
-                        write_jsonl([{"row": rec.row, "error": rec.error}], err)
-                        counts["row_errors"] += 1
-                for rec, res in zip(good, results, strict=True):
-                    if any(e.step == "validate" for e in res.errors):
-                        write_jsonl(
-                            [{"row": rec.row, "id": res.ticket_id, "error": res.errors[0].message}], err
-                        )
-                        counts["row_errors"] += 1
-                        continue
-                    write_jsonl([res], out)
-                    counts["scored"] += 1
-                    counts["step_errors"] += bool(res.errors)
-                bar.update(len(batch))
-            bar.close()
-    except InputError as exc:
-        for tmp in (tmp_out, tmp_err):
-            tmp.unlink(missing_ok=True)
-        _fail(str(exc))
-    tmp_out.replace(output)
-    tmp_err.replace(errors_path)
-    typer.echo(json.dumps({"output": str(output), "errors_file": str(errors_path), **counts}))
-
-
-def _batches(records: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for rec in records:
-        batch.append(rec)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @app.command()
