@@ -257,6 +257,11 @@ class Suggestion(BaseModel):
     url: str | None = None
     language: str | None = None
     draft: str | None = None
+    draft_language: str | None = None
+    needs_translation: bool = False
+    abstained: bool = False
+    rank: int | None = None
+    margin: float | None = None
 
 
 class SimilarTicket(BaseModel):
@@ -266,6 +271,8 @@ class SimilarTicket(BaseModel):
     score: float
     subject: str | None = None
     resolution: str | None = None
+    duplicate: bool = False
+    rank: int | None = None
 
 
 class Translation(BaseModel):

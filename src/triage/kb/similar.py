@@ -1,0 +1,570 @@
+"""Similar and duplicate tickets, and emerging-trend clusters.
+
+Raw cosines of the default encoder are compressed (unrelated tickets score 0.84, paraphrases 0.92), so a fixed
+cosine threshold separates duplicates badly. Duplicates are judged by CSLS (cross-domain similarity local
+scaling, Conneau et al. 2018): ``2*cos(a, b) - r_a - r_b`` where ``r_x`` is the mean cosine of ``x`` to its
+``k`` nearest neighbours, i.e. "closer to each other than each is to its usual neighbours". Trend clusters use
+:func:`community_detection` (the algorithm of sentence-transformers ``util.community_detection``, on numpy)
+over cosines of embeddings centred on the backlog mean.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.encoders import Encoder
+from triage.errors import EncoderMismatchError, InputError, TriageError
+from triage.kb.index import VectorIndex
+from triage.kb.store import read_current, save_version
+from triage.kb.text import tokenize
+from triage.schema import SimilarTicket, Ticket
+
+__all__ = [
+    "DUPLICATE_CSLS",
+    "TREND_THRESHOLD",
+    "DuplicatePair",
+    "TicketIndex",
+    "Trend",
+    "community_detection",
+    "csls_matrix",
+    "find_duplicates",
+    "group_duplicates",
+    "ticket_text",
+    "trend_clusters",
+]
+
+#: CSLS above which two tickets are called duplicates (StackFAQ paraphrase pairs: precision 0.95, recall 0.5).
+DUPLICATE_CSLS = 0.02
+#: Cosine (backlog-centred embeddings) for trend clusters (StackFAQ paraphrase pairs: precision 0.93).
+TREND_THRESHOLD = 0.6
+CSLS_K = 20
+FORMAT = "triage-ticket-index"
+
+
+def ticket_text(ticket: Ticket | dict[str, Any] | str, max_chars: int = 4000) -> tuple[Ticket, str]:
+    """The ticket and the normalised customer text the pipeline embeds for it (as its normalize step does)."""
+    from triage.config import TriageConfig
+    from triage.pipeline import NormalizeStep, TicketState
+    from triage.schema import TriageResult
+
+    parsed = ticket if isinstance(ticket, Ticket) else Ticket.model_validate(ticket)
+    state = TicketState(ticket=parsed, result=TriageResult(ticket_id=parsed.id or ""))
+    NormalizeStep(TriageConfig(steps=["normalize"], max_chars=max_chars)).run([state])
+    return parsed, state.text
+
+
+# ------------------------------------------------------------------------------------------- clustering
+def community_detection(
+    embeddings: np.ndarray | None = None,
+    threshold: float = 0.75,
+    min_community_size: int = 10,
+    batch_size: int = 1024,
+    *,
+    scores: np.ndarray | None = None,
+) -> list[list[int]]:
+    """Groups of items that are all close to one centre item, largest first, non-overlapping.
+
+    The algorithm of sentence-transformers ``util.community_detection``: every item with at least
+    ``min_community_size`` neighbours (itself included) at ``>= threshold`` starts a community of all those
+    neighbours (centre first, then by decreasing similarity); communities are taken largest first and an item
+    joins only the first one; a community left smaller than ``min_community_size`` is dropped.
+    Pass L2-normalised ``embeddings`` (cosine), or a precomputed square ``scores`` matrix.
+    """
+    if (embeddings is None) == (scores is None):
+        raise ValueError("pass exactly one of embeddings or scores")
+    if scores is None:
+        emb = np.asarray(embeddings, dtype=np.float32)
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        n = len(emb)
+    else:
+        n = len(scores)
+    if n == 0:
+        return []
+    min_size = max(1, min(min_community_size, n))
+    extracted: list[list[int]] = []
+    for start in range(0, n, batch_size):
+        block = (
+            emb[start : start + batch_size] @ emb.T
+            if scores is None
+            else np.asarray(scores[start : start + batch_size])
+        )
+        kth = np.partition(block, n - min_size, axis=1)[:, n - min_size]  # min_size-th largest per row
+        for row in np.flatnonzero(kth >= threshold):
+            values = block[row]
+            members = np.flatnonzero(values >= threshold)
+            centre = start + row
+            members = members[members != centre]
+            members = members[np.argsort(-values[members], kind="stable")]
+            extracted.append([centre, *members.tolist()])
+    extracted.sort(key=len, reverse=True)
+    taken: set[int] = set()
+    communities: list[list[int]] = []
+    for community in extracted:
+        fresh = [i for i in community if i not in taken]
+        if len(fresh) >= min_size:
+            communities.append(fresh)
+            taken.update(fresh)
+    return communities
+
+
+def csls_matrix(embeddings: np.ndarray, k: int = CSLS_K) -> tuple[np.ndarray, np.ndarray]:
+    """(CSLS matrix, cosine matrix) of L2-normalised embeddings; ``k`` is capped at n - 1."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    cos = emb @ emb.T
+    n = len(emb)
+    if n < 2:
+        return np.zeros_like(cos), cos
+    k = max(1, min(k, n - 1))
+    others = cos.copy()
+    np.fill_diagonal(others, -np.inf)
+    r = np.partition(others, n - k, axis=1)[:, n - k :].mean(axis=1)
+    return 2 * cos - r[:, None] - r[None, :], cos
+
+
+@dataclass
+class DuplicatePair:
+    """Two tickets that look like duplicates; ``score`` is the CSLS (or cosine) that passed the threshold."""
+
+    a: str
+    b: str
+    score: float
+    cosine: float
+
+
+def _embed_all(
+    items: Sequence[Ticket | dict[str, Any] | str], encoder: Encoder | None, embeddings: np.ndarray | None
+) -> tuple[list[str], list[str], np.ndarray]:
+    ids: list[str] = []
+    texts: list[str] = []
+    for n, item in enumerate(items):
+        if isinstance(item, str):
+            ids.append(str(n))
+            texts.append(item)
+            continue
+        ticket, text = ticket_text(item)
+        ids.append(ticket.id or str(n))
+        texts.append(text)
+    if len(set(ids)) != len(ids):
+        raise InputError("ticket ids must be unique")
+    if embeddings is None:
+        if encoder is None:
+            from triage.encoders import get_encoder
+
+            encoder = get_encoder("default")
+        embeddings = encoder.encode(texts, kind="query")
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if len(embeddings) != len(ids):
+        raise InputError(f"{len(embeddings)} embeddings for {len(ids)} tickets")
+    return ids, texts, embeddings
+
+
+def find_duplicates(
+    tickets: Sequence[Ticket | dict[str, Any] | str],
+    threshold: float | None = None,
+    *,
+    encoder: Encoder | None = None,
+    embeddings: np.ndarray | None = None,
+    method: str = "csls",
+    k: int = CSLS_K,
+) -> list[DuplicatePair]:
+    """Pairs of likely duplicates in a backlog, most similar first.
+
+    Args:
+        tickets: tickets (dicts or :class:`Ticket`, unique ids) or plain texts (ids = positions).
+        threshold: minimum score; default :data:`DUPLICATE_CSLS` for ``"csls"``, 0.95 for ``"cosine"``.
+        method: ``"csls"`` (default; measured far better than raw cosine) or ``"cosine"``.
+        embeddings: precomputed e5 query embeddings, one per ticket.
+    """
+    if method not in ("csls", "cosine"):
+        raise ValueError(f"method must be 'csls' or 'cosine', got {method!r}")
+    ids, _, emb = _embed_all(list(tickets), encoder, embeddings)
+    if len(ids) < 2:
+        return []
+    csls, cos = csls_matrix(emb, k)
+    score = csls if method == "csls" else cos
+    threshold = (DUPLICATE_CSLS if method == "csls" else 0.95) if threshold is None else threshold
+    rows, cols = np.nonzero(np.triu(score >= threshold, k=1))
+    pairs = [
+        DuplicatePair(ids[i], ids[j], float(score[i, j]), float(cos[i, j]))
+        for i, j in zip(rows, cols, strict=True)
+    ]
+    return sorted(pairs, key=lambda p: p.score, reverse=True)
+
+
+def group_duplicates(pairs: Iterable[DuplicatePair]) -> list[list[str]]:
+    """Connected groups of duplicate pairs (union-find), largest first."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in pairs:
+        ra, rb = find(pair.a), find(pair.b)
+        if ra != rb:
+            parent[rb] = ra
+    groups: dict[str, list[str]] = {}
+    for item in parent:
+        groups.setdefault(find(item), []).append(item)
+    return sorted((sorted(g) for g in groups.values()), key=len, reverse=True)
+
+
+@dataclass
+class Trend:
+    """An emerging trend: a cluster of near-identical tickets."""
+
+    size: int
+    representative_id: str
+    representative_text: str
+    ticket_ids: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    cohesion: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _distinctive_terms(cluster: list[str], df: Counter[str], n_docs: int, top: int = 5) -> list[str]:
+    counts: Counter[str] = Counter()
+    for text in cluster:
+        counts.update({t for t in tokenize(text, None) if len(t) > 2 and not t.isdigit()})
+    scored = {t: c / len(cluster) * math.log((1 + n_docs) / (1 + df[t])) for t, c in counts.items() if c > 1}
+    return [t for t, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+
+
+def trend_clusters(
+    tickets: Sequence[Ticket | dict[str, Any] | str],
+    *,
+    threshold: float = TREND_THRESHOLD,
+    min_size: int = 5,
+    encoder: Encoder | None = None,
+    embeddings: np.ndarray | None = None,
+    center: bool = True,
+) -> list[Trend]:
+    """Clusters of near-identical tickets (community detection), largest first, with a representative ticket
+    (the community's centre) and the words that set the cluster apart.
+
+    ``center=True`` subtracts the backlog's mean embedding first, which spreads the compressed cosines of the
+    default encoder; ``threshold`` is on that centred cosine.
+    """
+    ids, texts, emb = _embed_all(list(tickets), encoder, embeddings)
+    if len(ids) < min_size:
+        return []
+    if center:
+        emb = emb - emb.mean(axis=0, keepdims=True)
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    communities = community_detection(emb, threshold=threshold, min_community_size=min_size)
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update({t for t in tokenize(text, None)})
+    trends = []
+    for community in communities:
+        members = emb[community]
+        cohesion = float((members @ members.T).mean())
+        trends.append(
+            Trend(
+                size=len(community),
+                representative_id=ids[community[0]],
+                representative_text=texts[community[0]][:300],
+                ticket_ids=[ids[i] for i in community],
+                terms=_distinctive_terms([texts[i] for i in community], df, len(texts)),
+                cohesion=round(cohesion, 4),
+            )
+        )
+    return trends
+
+
+# ------------------------------------------------------------------------------------------- index
+class TicketIndex:
+    """Past tickets (with their resolution, when given) indexed for :meth:`find_similar`.
+
+    The resolution is read from ``ticket.metadata["resolution"]`` (a ``resolution`` field in the input lands
+    there). Tickets are embedded exactly as the pipeline embeds new tickets, so the pipeline's embedding can
+    be used as the query.
+
+    Args:
+        encoder: the shared encoder (default: multilingual-e5-small, loaded on first use).
+        duplicate_threshold: CSLS above which a similar ticket is flagged ``duplicate``.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder | None = None,
+        *,
+        hnsw_threshold: int | None = 100_000,
+        duplicate_threshold: float = DUPLICATE_CSLS,
+        max_chars: int = 4000,
+    ) -> None:
+        self._encoder = encoder
+        self._encoder_name = encoder.name if encoder is not None else None
+        self._dim = encoder.dim if encoder is not None else None
+        self.hnsw_threshold = hnsw_threshold
+        self.duplicate_threshold = duplicate_threshold
+        self.max_chars = max_chars
+        self.records: dict[str, dict[str, Any]] = {}
+        self._int_ids: dict[str, int] = {}
+        self._by_int: dict[int, str] = {}
+        self._next = 1
+        self._dense: VectorIndex | None = None
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            from triage.encoders import get_encoder
+
+            self._encoder = get_encoder(self._encoder_name or "default")
+            self._check(self._encoder)
+        return self._encoder
+
+    def _check(self, encoder: Encoder, where: str = "this ticket index") -> None:
+        if self._encoder_name is None:
+            self._encoder_name, self._dim = encoder.name, encoder.dim
+        elif (encoder.name, encoder.dim) != (self._encoder_name, self._dim):
+            raise EncoderMismatchError(
+                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but {encoder.name!r} "
+                f"({encoder.dim}-d) is in use: rebuild it with `triage similar index TICKETS --out DIR`"
+            )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self.records
+
+    @classmethod
+    def build(
+        cls,
+        tickets: Iterable[Ticket | dict[str, Any]] | str | Path,
+        encoder: Encoder | None = None,
+        **kwargs: Any,
+    ) -> TicketIndex:
+        """A new index from tickets or a JSONL/CSV ticket file."""
+        index = cls(encoder, **kwargs)
+        index.add(_read_tickets(tickets) if isinstance(tickets, str | Path) else tickets)
+        return index
+
+    @classmethod
+    def open(cls, path: str | Path, encoder: Encoder | None = None, **kwargs: Any) -> TicketIndex:
+        """Load a saved index, or build one in memory from a ticket file."""
+        from triage.kb.store import is_store
+
+        return cls.load(path, encoder) if is_store(path) else cls.build(path, encoder, **kwargs)
+
+    def add(
+        self,
+        tickets: Iterable[Ticket | dict[str, Any]],
+        *,
+        embeddings: np.ndarray | None = None,
+        batch_size: int = 32,
+    ) -> int:
+        """Index tickets (each needs a unique ``id``); returns how many were added."""
+        parsed: list[tuple[Ticket, str]] = []
+        seen: set[str] = set()
+        for n, item in enumerate(tickets):
+            try:
+                ticket, text = ticket_text(item, self.max_chars)
+            except Exception as exc:  # pydantic ValidationError: name the row
+                raise InputError(f"ticket #{n}: {exc}") from None
+            if not ticket.id:
+                raise InputError(f"ticket #{n} has no id; similar-ticket indexes need ticket ids")
+            if ticket.id in self.records or ticket.id in seen:
+                raise InputError(f"ticket id {ticket.id!r} is already in the index")
+            seen.add(ticket.id)
+            parsed.append((ticket, text))
+        if not parsed:
+            return 0
+        encoder = self.encoder
+        self._check(encoder)
+        if embeddings is None:
+            embeddings = encoder.encode([t for _, t in parsed], kind="query", batch_size=batch_size)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.shape != (len(parsed), self._dim):
+            raise InputError(
+                f"expected embeddings of shape ({len(parsed)}, {self._dim}), got {embeddings.shape}"
+            )
+        if self._dense is None:
+            self._dense = VectorIndex(encoder.dim, hnsw_threshold=self.hnsw_threshold)
+        int_ids = list(range(self._next, self._next + len(parsed)))
+        self._next += len(parsed)
+        self._dense.add(int_ids, embeddings)
+        for iid, (ticket, text) in zip(int_ids, parsed, strict=True):
+            resolution = ticket.metadata.get("resolution")
+            self.records[ticket.id] = {  # type: ignore[index]
+                "subject": ticket.subject,
+                "text": text[:1000],
+                "resolution": None if resolution is None else str(resolution),
+                "created_at": ticket.created_at.isoformat() if ticket.created_at else None,
+            }
+            self._int_ids[ticket.id] = iid  # type: ignore[index]
+            self._by_int[iid] = ticket.id  # type: ignore[assignment]
+        return len(parsed)
+
+    def remove(self, ticket_ids: Iterable[str]) -> int:
+        """Remove tickets by id (unknown ids are an :class:`InputError`)."""
+        ids = list(dict.fromkeys(ticket_ids))
+        unknown = [i for i in ids if i not in self.records]
+        if unknown:
+            raise InputError(f"no such ticket ids in the index: {unknown[:5]}")
+        assert self._dense is not None or not ids
+        for tid in ids:
+            iid = self._int_ids.pop(tid)
+            self._by_int.pop(iid, None)
+            self.records.pop(tid)
+            if self._dense is not None:
+                self._dense.remove([iid])
+        return len(ids)
+
+    def _neighbour_mean(self, vectors: np.ndarray, k: int, skip_self: bool) -> np.ndarray:
+        assert self._dense is not None
+        scores, ids = self._dense.search(vectors, k + int(skip_self))
+        scores = np.where(ids < 0, np.nan, scores)
+        if skip_self:
+            scores = scores[:, 1:]
+        return np.nan_to_num(np.nanmean(scores, axis=1), nan=0.0)
+
+    def find_similar(
+        self,
+        ticket: Ticket | dict[str, Any] | str,
+        k: int = 5,
+        *,
+        embedding: np.ndarray | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[SimilarTicket]:
+        """The ``k`` most similar indexed tickets (``exclude``: ids to leave out, e.g. the ticket itself)."""
+        if embedding is None:
+            parsed, text = ticket_text(ticket, self.max_chars)
+            embedding = self.encoder.encode([text], kind="query")[0]
+            exclude = [*exclude, *([parsed.id] if parsed.id else [])]
+        return self.find_similar_batch([embedding], k, exclude=[list(exclude)])[0]
+
+    def find_similar_batch(
+        self, embeddings: np.ndarray, k: int = 5, *, exclude: Sequence[Iterable[str]] | None = None
+    ) -> list[list[SimilarTicket]]:
+        """:meth:`find_similar` for many e5 query embeddings."""
+        embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+        if self._dense is None or not self.records:
+            return [[] for _ in embeddings]
+        if embeddings.shape[1] != self._dim:
+            raise EncoderMismatchError(f"embeddings have dim {embeddings.shape[1]}, the index {self._dim}")
+        exclude_sets = [set(e) for e in exclude] if exclude is not None else [set() for _ in embeddings]
+        extra = max((len(e) for e in exclude_sets), default=0)
+        scores, ids = self._dense.search(embeddings, k + extra)
+        n_k = min(CSLS_K, max(1, len(self.records) - 1))
+        r_query = self._neighbour_mean(embeddings, n_k, skip_self=False)
+        out: list[list[SimilarTicket]] = []
+        for row, (row_scores, row_ids) in enumerate(zip(scores, ids, strict=True)):
+            keep = [
+                (float(s), self._by_int[int(i)])
+                for s, i in zip(row_scores, row_ids, strict=True)
+                if i >= 0 and self._by_int.get(int(i)) not in exclude_sets[row]
+            ][:k]
+            if not keep:
+                out.append([])
+                continue
+            hit_vecs = self._dense.reconstruct([self._int_ids[t] for _, t in keep])
+            r_hits = self._neighbour_mean(hit_vecs, n_k, skip_self=True)
+            hits = []
+            for rank, ((score, tid), r_hit) in enumerate(zip(keep, r_hits, strict=True), start=1):
+                record = self.records[tid]
+                csls = 2 * score - r_query[row] - r_hit
+                hits.append(
+                    SimilarTicket(
+                        ticket_id=tid,
+                        score=round(score, 6),
+                        subject=record["subject"],
+                        resolution=record["resolution"],
+                        rank=rank,
+                        duplicate=bool(csls >= self.duplicate_threshold),
+                    )
+                )
+            out.append(hits)
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def _write(self, folder: Path) -> None:
+        config = {
+            "format": FORMAT,
+            "format_version": 1,
+            "encoder": self._encoder_name,
+            "dim": self._dim,
+            "hnsw_threshold": self.hnsw_threshold,
+            "duplicate_threshold": self.duplicate_threshold,
+            "max_chars": self.max_chars,
+            "next_id": self._next,
+            "tickets": len(self.records),
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        db = sqlite3.connect(folder / "tickets.sqlite")
+        try:
+            db.execute(
+                "CREATE TABLE tickets (id TEXT PRIMARY KEY, vec_id INTEGER UNIQUE NOT NULL,"
+                " data TEXT NOT NULL)"
+            )
+            db.executemany(
+                "INSERT INTO tickets VALUES (?, ?, ?)",
+                [(t, self._int_ids[t], json.dumps(r, ensure_ascii=False)) for t, r in self.records.items()],
+            )
+            db.commit()
+        finally:
+            db.close()
+        (self._dense or VectorIndex(self._dim or 1, hnsw_threshold=self.hnsw_threshold)).save(folder, "dense")
+
+    def save(self, path: str | Path) -> Path:
+        """Save atomically (a crash mid-save leaves the previous save intact)."""
+        if self._encoder_name is None:
+            raise TriageError("nothing to save: the index is empty and has no encoder yet")
+        return save_version(path, self._write, {"format": FORMAT, "encoder": self._encoder_name})
+
+    @classmethod
+    def load(cls, path: str | Path, encoder: Encoder | None = None) -> TicketIndex:
+        """Load an index saved by :meth:`save` (hashes and encoder checked)."""
+        folder, _ = read_current(path)
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        if config.get("format") != FORMAT:
+            raise TriageError(f"{path} is not a ticket index (format {config.get('format')!r})")
+        index = cls(
+            None,
+            hnsw_threshold=config["hnsw_threshold"],
+            duplicate_threshold=config["duplicate_threshold"],
+            max_chars=config["max_chars"],
+        )
+        index._encoder_name, index._dim = config["encoder"], config["dim"]
+        if encoder is not None:
+            index._check(encoder, where=f"the ticket index at {path}")
+            index._encoder = encoder
+        index._next = config["next_id"]
+        db = sqlite3.connect(f"file:{folder / 'tickets.sqlite'}?mode=ro", uri=True)
+        try:
+            for tid, vec_id, data in db.execute("SELECT id, vec_id, data FROM tickets"):
+                index.records[tid] = json.loads(data)
+                index._int_ids[tid] = vec_id
+                index._by_int[vec_id] = tid
+        finally:
+            db.close()
+        index._dense = VectorIndex.load(folder, "dense")
+        if len(index._dense) != len(index.records):
+            raise TriageError(f"{folder}: vector index and ticket table disagree; rebuild the index")
+        return index
+
+
+def _read_tickets(path: str | Path) -> list[dict[str, Any]]:
+    from triage.io import read_records
+
+    rows = []
+    for record in read_records(path):
+        if record.error is not None:
+            raise InputError(f"{path}: row {record.row}: {record.error}")
+        rows.append(record.data)
+    return rows

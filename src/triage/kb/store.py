@@ -1,0 +1,121 @@
+"""Crash-safe, versioned directories for indexes: a save never damages the last good copy.
+
+Layout::
+
+    KB_DIR/
+      CURRENT.json        {"version": "v000003"}  (replaced atomically: the commit point)
+      v000003/            the live copy: data files + manifest.json (sha256 of every file)
+
+``save`` writes a complete new version in a hidden temp folder, fsyncs it, renames it to ``vNNNNNN`` and only
+then swaps ``CURRENT.json`` with ``os.replace``. A process killed at any moment leaves either the old pointer
+(old version intact) or the new one (new version complete); leftovers are cleaned by the next save.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from triage.errors import TriageError
+from triage.models import verify_manifest, write_manifest
+
+__all__ = ["POINTER", "is_store", "read_current", "save_version"]
+
+POINTER = "CURRENT.json"
+_VERSION = re.compile(r"^v(\d{6,})$")
+
+
+def is_store(path: str | Path) -> bool:
+    """True when ``path`` is a directory saved by :func:`save_version`."""
+    return (Path(path) / POINTER).is_file()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(path)
+
+
+def _versions(root: Path) -> list[int]:
+    return sorted(int(m.group(1)) for p in root.iterdir() if p.is_dir() and (m := _VERSION.match(p.name)))
+
+
+def save_version(root: str | Path, write: Callable[[Path], None], manifest_extra: dict[str, Any]) -> Path:
+    """Write a new version of the store at ``root``; ``write(tmp_dir)`` fills it. Returns the new folder."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise TriageError(f"cannot save to {root}: it is a file, not a directory")
+    if root.exists() and any(root.iterdir()) and not is_store(root):
+        raise TriageError(
+            f"cannot save to {root}: the folder is not empty and is not a triage index; choose a new folder"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):  # left by a save that was killed
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+    number = (max(_versions(root), default=0)) + 1
+    name = f"v{number:06d}"
+    tmp = root / f".tmp-{name}-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        write(tmp)
+        write_manifest(tmp, manifest_extra)
+        _fsync_tree(tmp)
+        os.rename(tmp, root / name)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer_tmp = root / f".tmp-pointer-{os.getpid()}"
+    with open(pointer_tmp, "w", encoding="utf-8") as handle:
+        json.dump({"version": name}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(pointer_tmp, root / POINTER)  # the commit point
+    _fsync_dir(root)
+    for old in _versions(root):
+        if old != number:
+            shutil.rmtree(root / f"v{old:06d}", ignore_errors=True)
+    return root / name
+
+
+def read_current(root: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The live version folder of a store and its verified manifest."""
+    root = Path(root)
+    if not root.exists():
+        raise TriageError(f"{root} does not exist")
+    if not is_store(root):
+        raise TriageError(
+            f"{root} is not a saved triage index (no {POINTER}); build one first, e.g. "
+            f"`triage kb build SOURCE --out {root}`"
+        )
+    try:
+        name = json.loads((root / POINTER).read_text(encoding="utf-8"))["version"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise TriageError(f"{root / POINTER} is damaged ({exc}); restore it or rebuild the index") from None
+    if not _VERSION.match(str(name)):
+        raise TriageError(f"{root / POINTER} names an invalid version {name!r}")
+    folder = root / name
+    return folder, verify_manifest(folder)

@@ -1,0 +1,318 @@
+"""Suggested replies grounded in the knowledge base, and the log of what agents did with them."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from triage.errors import InputError
+from triage.kb.base import KnowledgeBase, SearchResult
+from triage.schema import Suggestion
+
+__all__ = ["DRAFT_TEMPLATES", "FeedbackLog", "ReplySuggester", "SuggestionSet", "draft_reply"]
+
+#: Per-language pieces of a draft reply: greeting (with and without a name), intro, link line, closing.
+DRAFT_TEMPLATES: dict[str, dict[str, str]] = {
+    "en": {
+        "hello": "Hello,",
+        "hello_name": "Hello {name},",
+        "intro": "Thank you for contacting us. This should help:",
+        "link": "More details: {url}",
+        "bye": "Best regards,",
+    },
+    "de": {
+        "hello": "Guten Tag,",
+        "hello_name": "Guten Tag {name},",
+        "intro": "vielen Dank für Ihre Nachricht. Folgendes sollte Ihnen weiterhelfen:",
+        "link": "Weitere Informationen: {url}",
+        "bye": "Mit freundlichen Grüßen",
+    },
+    "hu": {
+        "hello": "Kedves Ügyfelünk!",
+        "hello_name": "Kedves {name}!",
+        "intro": "Köszönjük, hogy felvette velünk a kapcsolatot. Az alábbiak segíthetnek:",
+        "link": "További részletek: {url}",
+        "bye": "Üdvözlettel:",
+    },
+    "ru": {
+        "hello": "Здравствуйте!",
+        "hello_name": "Здравствуйте, {name}!",
+        "intro": "Спасибо за обращение. Вот что должно помочь:",
+        "link": "Подробнее: {url}",
+        "bye": "С уважением,",
+    },
+    "fr": {
+        "hello": "Bonjour,",
+        "hello_name": "Bonjour {name},",
+        "intro": "Merci de nous avoir contactés. Voici ce qui devrait vous aider :",
+        "link": "Plus de détails : {url}",
+        "bye": "Cordialement,",
+    },
+    "es": {
+        "hello": "Hola:",
+        "hello_name": "Hola, {name}:",
+        "intro": "Gracias por contactarnos. Esto debería ayudarle:",
+        "link": "Más información: {url}",
+        "bye": "Saludos cordiales,",
+    },
+    "pt": {
+        "hello": "Olá,",
+        "hello_name": "Olá, {name},",
+        "intro": "Obrigado pelo seu contacto. Isto deve ajudar:",
+        "link": "Mais detalhes: {url}",
+        "bye": "Com os melhores cumprimentos,",
+    },
+    "it": {
+        "hello": "Buongiorno,",
+        "hello_name": "Buongiorno {name},",
+        "intro": "Grazie per averci contattato. Ecco cosa dovrebbe aiutarla:",
+        "link": "Maggiori dettagli: {url}",
+        "bye": "Cordiali saluti,",
+    },
+    "nl": {
+        "hello": "Beste klant,",
+        "hello_name": "Beste {name},",
+        "intro": "Bedankt voor uw bericht. Dit zou moeten helpen:",
+        "link": "Meer informatie: {url}",
+        "bye": "Met vriendelijke groet,",
+    },
+}
+
+
+def draft_reply(
+    passage: str,
+    *,
+    language: str,
+    url: str | None = None,
+    name: str | None = None,
+    signature: str | None = None,
+) -> str:
+    """A reply: greeting, the answer passage, the article link and a closing, in ``language`` (English pieces
+    when there is no template for it)."""
+    pieces = DRAFT_TEMPLATES.get(language, DRAFT_TEMPLATES["en"])
+    greeting = pieces["hello_name"].format(name=name.strip()) if name and name.strip() else pieces["hello"]
+    parts = [greeting, pieces["intro"], passage.strip()]
+    if url:
+        parts.append(pieces["link"].format(url=url))
+    parts.append(pieces["bye"] + (f"\n{signature}" if signature else ""))
+    return "\n\n".join(parts)
+
+
+@dataclass
+class SuggestionSet:
+    """Suggestions for one ticket. ``abstained``: no article stood out clearly, so no draft is offered."""
+
+    suggestions: list[Suggestion] = field(default_factory=list)
+    abstained: bool = True
+    margin: float = 0.0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "abstained": self.abstained,
+            "margin": self.margin,
+            "reason": self.reason,
+            "suggestions": [s.model_dump() for s in self.suggestions],
+        }
+
+
+Action = Literal["accepted", "edited", "rejected"]
+ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected")
+
+
+class FeedbackLog:
+    """Append-only JSONL log of what agents did with suggestions: ``accepted``, ``edited`` or ``rejected``.
+
+    One line per event, safe to append from several threads; read it back with :meth:`read` and
+    :meth:`summary` to evaluate suggestions on real usage.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        ticket_id: str,
+        article_id: str,
+        action: Action,
+        *,
+        edited_text: str | None = None,
+        agent: str | None = None,
+        score: float | None = None,
+        rank: int | None = None,
+        language: str | None = None,
+        query: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one event; returns it. ``edited_text`` is what the agent actually sent (for ``edited``)."""
+        if action not in ACTIONS:
+            raise InputError(f"feedback action must be one of {ACTIONS}, got {action!r}")
+        if not ticket_id or not article_id:
+            raise InputError("feedback needs a ticket_id and an article_id")
+        event: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "ticket_id": str(ticket_id),
+            "article_id": str(article_id),
+            "action": action,
+        }
+        for key, value in (
+            ("edited_text", edited_text),
+            ("agent", agent),
+            ("score", score),
+            ("rank", rank),
+            ("language", language),
+            ("query", query),
+        ):
+            if value is not None:
+                event[key] = value
+        line = json.dumps(event, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return event
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """Every event in the log; a torn line (a crash mid-write) is skipped."""
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError:  # a torn last line after a crash: ignore it
+                        continue
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per action, the acceptance rate (accepted + edited over all) and the worst articles."""
+        events = list(self.read())
+        actions = Counter(e["action"] for e in events)
+        rejected = Counter(e["article_id"] for e in events if e["action"] == "rejected")
+        total = sum(actions.values())
+        return {
+            "events": total,
+            **{a: actions.get(a, 0) for a in ACTIONS},
+            "acceptance_rate": (actions["accepted"] + actions["edited"]) / total if total else None,
+            "most_rejected": rejected.most_common(5),
+        }
+
+
+class ReplySuggester:
+    """Top-``k`` knowledge-base articles for a ticket, with the matching passage and a draft reply.
+
+    The draft is in the customer's language when the article has that language variant; otherwise it is in
+    the article's language and ``needs_translation`` is set. The suggester abstains (suggestions kept, no
+    draft, ``abstained=True``) when the best article's margin over the other candidates is below
+    ``min_margin`` — a relative test, because the encoder's raw cosines are compressed.
+
+    Args:
+        kb: the knowledge base.
+        k: how many articles to return.
+        min_margin: z-score margin of the best article's dense cosine over the next candidates.
+        feedback: path of the JSONL feedback log (optional).
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        k: int = 3,
+        min_margin: float = 2.5,
+        feedback: str | Path | FeedbackLog | None = None,
+        signature: str | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.kb = kb
+        self.k = k
+        self.min_margin = min_margin
+        self.signature = signature
+        self.feedback = (
+            feedback if isinstance(feedback, FeedbackLog) or feedback is None else FeedbackLog(feedback)
+        )
+
+    def suggest(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        embedding: np.ndarray | None = None,
+        name: str | None = None,
+    ) -> SuggestionSet:
+        """Suggestions for one ticket text (``embedding``: its e5 query vector, when already computed)."""
+        return self.suggest_batch(
+            [text],
+            languages=[language],
+            embeddings=None if embedding is None else np.atleast_2d(embedding),
+            names=[name],
+        )[0]
+
+    def suggest_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        languages: Sequence[str | None] | None = None,
+        embeddings: np.ndarray | None = None,
+        names: Sequence[str | None] | None = None,
+    ) -> list[SuggestionSet]:
+        """:meth:`suggest` for many tickets."""
+        languages = list(languages) if languages is not None else [None] * len(texts)
+        names = list(names) if names is not None else [None] * len(texts)
+        results = self.kb.search_batch(list(texts), self.k, languages=languages, embeddings=embeddings)
+        return [self._compose(r, lang, name) for r, lang, name in zip(results, languages, names, strict=True)]
+
+    def _compose(self, result: SearchResult, language: str | None, name: str | None) -> SuggestionSet:
+        if not result.hits:
+            return SuggestionSet([], True, 0.0, "the knowledge base is empty")
+        wanted = (language or "").lower()
+        abstained = result.margin < self.min_margin
+        reason = (
+            f"no article stands out: margin {result.margin:.2f} < {self.min_margin}"
+            if abstained
+            else f"margin {result.margin:.2f} >= {self.min_margin}"
+        )
+        suggestions = []
+        for rank, hit in enumerate(result.hits, start=1):
+            has_language = not wanted or wanted == "und" or hit.language == wanted
+            draft = None
+            if rank == 1 and not abstained:
+                draft = draft_reply(
+                    hit.passage, language=hit.language, url=hit.url, name=name, signature=self.signature
+                )
+            suggestions.append(
+                Suggestion(
+                    article_id=hit.article_id,
+                    title=hit.title,
+                    score=round(hit.score, 6),
+                    passage=hit.passage,
+                    url=hit.url,
+                    language=hit.language,
+                    draft=draft,
+                    draft_language=hit.language if draft else None,
+                    needs_translation=not has_language,
+                    abstained=abstained,
+                    rank=rank,
+                    margin=round(result.margin, 4) if rank == 1 else None,
+                )
+            )
+        return SuggestionSet(suggestions, abstained, result.margin, reason)
+
+    def record_feedback(
+        self, ticket_id: str, article_id: str, action: Action, **details: Any
+    ) -> dict[str, Any]:
+        """Log what the agent did with a suggestion (needs ``feedback=PATH``)."""
+        if self.feedback is None:
+            raise InputError("this ReplySuggester has no feedback log: pass feedback='feedback.jsonl'")
+        return self.feedback.record(ticket_id, article_id, action, **details)

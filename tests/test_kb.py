@@ -1,0 +1,405 @@
+"""Knowledge base, similar tickets and their persistence, with a small hashing encoder (no model needed).
+
+The hashing encoder is a real bag-of-words encoder (lexical overlap -> cosine), enough to test indexing,
+search plumbing, persistence and errors quickly; retrieval quality with the real encoder is in test_kb_models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from triage.errors import EncoderMismatchError, InputError, TriageError
+from triage.kb import (
+    FeedbackLog,
+    KnowledgeBase,
+    ReplySuggester,
+    TicketIndex,
+    VectorIndex,
+    community_detection,
+    find_duplicates,
+    group_duplicates,
+    load_articles,
+    reciprocal_rank_fusion,
+    trend_clusters,
+)
+from triage.kb.store import POINTER
+from triage.kb.text import chunk_text, tokenize
+from triage.models import ModelIntegrityError
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_KB = REPO / "examples" / "kb"
+
+HASH_ENCODER_SRC = '''
+import re, zlib
+import numpy as np
+
+class HashEncoder:
+    """Bag of words hashed into `dim` buckets, L2-normalised (a tiny, real lexical encoder)."""
+
+    def __init__(self, dim=256, name=None):
+        self.dim = dim
+        self.name = name or f"test/hash-{dim}"
+
+    def encode(self, texts, *, kind="query", batch_size=32):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\\w+", text.lower()):
+                out[i, zlib.crc32(word.encode()) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+'''
+exec(HASH_ENCODER_SRC)  # defines HashEncoder here and, verbatim, in the crash-test child process
+
+ARTICLES = [
+    {
+        "id": "reset",
+        "title": "Reset your password",
+        "body": "Choose forgot password and open the reset link.",
+        "url": "https://help.example.com/reset",
+        "variants": {"de": {"title": "Passwort zurücksetzen", "body": "Wählen Sie Passwort vergessen."}},
+    },
+    {
+        "id": "refund",
+        "title": "When will I get my refund",
+        "body": "Refunds reach your card in 5 to 10 days.",
+    },
+    {"id": "track", "title": "Track your parcel", "body": "Open the tracking link in the shipping email."},
+    {"id": "cancel", "title": "Cancel your subscription", "body": "Open subscription settings and cancel."},
+]
+
+
+@pytest.fixture()
+def hash_encoder():
+    return HashEncoder()  # noqa: F821 - defined by exec above
+
+
+@pytest.fixture()
+def kb(hash_encoder):
+    return KnowledgeBase.build(ARTICLES, hash_encoder)
+
+
+# ------------------------------------------------------------------------------------------ text + articles
+def test_chunk_text_packs_paragraphs_and_cuts_long_ones():
+    text = "First paragraph.\n\nSecond one.\n\n" + "A sentence that goes on. " * 40
+    chunks = chunk_text(text, max_chars=120)
+    assert chunks[0] == "First paragraph.\n\nSecond one."
+    assert all(len(c) <= 120 for c in chunks)
+    assert " ".join(" ".join(c.split()) for c in chunks).count("A sentence that goes on.") == 40
+    with pytest.raises(ValueError):
+        chunk_text("x", max_chars=10)
+
+
+def test_tokenize_stems_per_language_and_drops_stopwords():
+    assert tokenize("The refunds and the refunded", "en") == ["refund", "refund"]
+    assert tokenize("Die Rückerstattungen", "de") == tokenize("Rückerstattung", "de")
+    assert tokenize("Zzz QWE", "xx") == ["zzz", "qwe"]  # unknown language: plain lower-cased words
+
+
+def test_sample_kb_folder_loads_with_language_variants():
+    articles = {a.id: a for a in load_articles(SAMPLE_KB)}
+    assert len(articles) >= 15
+    dc = articles["double-charge"]
+    assert dc.language == "en" and set(dc.variants) >= {"de", "hu", "ru", "fr", "es"}
+    assert dc.url and dc.url.startswith("https://")
+    assert dc.in_language("hu").url == dc.url  # a variant without its own url inherits the article's
+    assert "kétszer" in dc.variants["hu"].title.lower()
+    assert {"billing", "payment"} <= set(dc.tags)
+
+
+def test_csv_and_jsonl_importers_group_language_rows(tmp_path):
+    csv_path = tmp_path / "kb.csv"
+    csv_path.write_text(
+        "id,title,body,language\n1,Refunds,Money back in 5 days,en\n1,Erstattung,Geld zurück,de\n"
+        "2,Login,Reset the password,en\n",
+        encoding="utf-8",
+    )
+    articles = load_articles(csv_path)
+    assert [a.id for a in articles] == ["1", "2"] and articles[0].variants["de"].title == "Erstattung"
+    jsonl = tmp_path / "kb.jsonl"
+    jsonl.write_text("\n".join(json.dumps(a) for a in ARTICLES), encoding="utf-8")
+    assert [a.id for a in load_articles(jsonl)] == [a["id"] for a in ARTICLES]
+
+
+def test_bad_articles_give_clear_errors(tmp_path, hash_encoder):
+    with pytest.raises(InputError, match="no text"):
+        load_articles(_write(tmp_path / "a.jsonl", [{"id": "x", "title": " ", "body": ""}]))
+    with pytest.raises(InputError, match="duplicate article id 'x'"):
+        load_articles(_write(tmp_path / "b.jsonl", [{"id": "x", "title": "A"}, {"id": "x", "title": "B"}]))
+    with pytest.raises(InputError, match="duplicate article id"):
+        KnowledgeBase.build([{"id": "x", "title": "A"}, {"id": "x", "title": "B"}], hash_encoder)
+    kb = KnowledgeBase.build([{"id": "x", "title": "A"}], hash_encoder)
+    with pytest.raises(InputError, match="already in the knowledge base"):
+        kb.add([{"id": "x", "title": "again"}])
+    with pytest.raises(InputError, match="not found"):
+        load_articles(tmp_path / "missing.csv")
+    folder = tmp_path / "md"
+    folder.mkdir()
+    (folder / "orphan.de.md").write_text("# Titel\n\nText", encoding="utf-8")
+    with pytest.raises(InputError, match="no article with that id"):
+        load_articles(folder)
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------ vector index
+def test_vector_index_add_remove_update_and_hnsw_switch(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(32, hnsw_threshold=200)
+    index.add(np.arange(150), vectors[:150])
+    assert index.kind == "flat"
+    index.add(np.arange(150, 300), vectors[150:])
+    assert index.kind == "hnsw" and len(index) == 300
+    assert index.search(vectors[:1], 1)[1][0, 0] == 0
+    index.remove([0])
+    assert 0 not in index.search(vectors[:1], 5)[1][0]
+    with pytest.raises(InputError, match="already in the index"):
+        index.add([5], vectors[:1])
+    index.update([5], vectors[:1])  # id 5 now holds vector 0
+    assert index.search(vectors[:1], 1)[1][0, 0] == 5
+    index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path)
+    assert loaded.kind == "hnsw" and len(loaded) == 299
+    assert loaded.search(vectors[:1], 1)[1][0, 0] == 5
+    scores, ids = VectorIndex(32).search(vectors[:2], 3)
+    assert (ids == -1).all() and np.isneginf(scores).all()
+
+
+def test_rrf_rewards_agreement():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "a"]], k=60)
+    assert fused["a"] == fused["b"] > fused["c"]
+    assert (
+        reciprocal_rank_fusion([["a", "b"], ["b"]], k=60)["b"]
+        > reciprocal_rank_fusion([["a", "b"], ["b"]])["a"]
+    )
+
+
+# ------------------------------------------------------------------------------------------ knowledge base
+def test_search_modes_find_the_right_article(kb):
+    for mode in ("dense", "bm25", "fused"):
+        result = kb.search("my refund has not reached my card", k=3, mode=mode)
+        assert result.hits[0].article_id == "refund", mode
+    hit = kb.search("forgot password reset link", k=1).hits[0]
+    assert hit.article_id == "reset" and hit.url == "https://help.example.com/reset"
+    assert "reset link" in hit.passage and hit.dense_rank == 1 and hit.bm25_rank == 1
+
+
+def test_search_prefers_the_customers_language_variant(kb):
+    hit = kb.search("Passwort vergessen zurücksetzen", k=1, language="de").hits[0]
+    assert hit.article_id == "reset" and hit.language == "de" and "Passwort vergessen" in hit.passage
+
+
+def test_add_upsert_remove_without_rebuild(kb):
+    kb.add([{"id": "address", "title": "Change delivery address", "body": "Edit the address of the order."}])
+    assert kb.search("change my delivery address", k=1).hits[0].article_id == "address"
+    kb.upsert([{"id": "address", "title": "Invoices", "body": "Download the invoice PDF."}])
+    assert kb.search("download invoice pdf", k=1).hits[0].article_id == "address"
+    assert len(kb) == 5
+    kb.remove(["address"])
+    assert "address" not in kb and all(c.article_id != "address" for c in kb.chunks.values())
+    assert all(h.article_id != "address" for h in kb.search("download invoice pdf", k=5).hits)
+    with pytest.raises(InputError, match="no such article"):
+        kb.remove(["nope"])
+
+
+def test_save_load_roundtrip_and_integrity(tmp_path, kb, hash_encoder):
+    kb.save(tmp_path / "kb")
+    loaded = KnowledgeBase.load(tmp_path / "kb", hash_encoder)
+    assert set(loaded.articles) == set(kb.articles) and len(loaded.chunks) == len(kb.chunks)
+    query = "tracking link shipping email"
+    assert [h.article_id for h in loaded.search(query).hits] == [h.article_id for h in kb.search(query).hits]
+    # a second save replaces the version and leaves exactly one
+    loaded.remove(["cancel"])
+    loaded.save(tmp_path / "kb")
+    versions = [p.name for p in (tmp_path / "kb").iterdir() if p.is_dir()]
+    assert versions == [json.loads((tmp_path / "kb" / POINTER).read_text())["version"]]
+    assert "cancel" not in KnowledgeBase.load(tmp_path / "kb", hash_encoder)
+    # tampering is detected
+    folder = tmp_path / "kb" / versions[0]
+    (folder / "config.json").write_text((folder / "config.json").read_text().replace("fused", "dense"))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        KnowledgeBase.load(tmp_path / "kb", hash_encoder)
+
+
+def test_encoder_mismatch_is_a_clear_error(tmp_path, kb):
+    kb.save(tmp_path / "kb")
+    with pytest.raises(EncoderMismatchError, match="test/hash-256.*rebuild"):
+        KnowledgeBase.load(tmp_path / "kb", HashEncoder(dim=128))  # noqa: F821
+    with pytest.raises(EncoderMismatchError):
+        KnowledgeBase.load(tmp_path / "kb", HashEncoder(dim=256, name="other/encoder"))  # noqa: F821
+    with pytest.raises(EncoderMismatchError, match="shape"):
+        kb.search("x", embedding=np.ones(128, dtype=np.float32))
+
+
+def test_save_refuses_a_foreign_folder_and_load_a_non_kb(tmp_path, kb):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("mine")
+    with pytest.raises(TriageError, match="not empty"):
+        kb.save(tmp_path / "docs")
+    with pytest.raises(TriageError, match="not a saved triage index"):
+        KnowledgeBase.load(tmp_path / "docs")
+
+
+CHILD = HASH_ENCODER_SRC + textwrap.dedent("""
+    import sys
+    from triage.kb import KnowledgeBase
+    kb = KnowledgeBase.load(sys.argv[1], HashEncoder())
+    print("ready", flush=True)
+    n = 0
+    while True:
+        n += 1
+        kb.upsert([{"id": f"extra-{n}", "title": f"Extra article {n}", "body": "filler text " * 200}])
+        kb.save(sys.argv[1])
+""")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4])
+def test_killing_a_save_never_corrupts_the_kb(tmp_path, kb, hash_encoder, delay):
+    path = tmp_path / "kb"
+    kb.save(path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    loaded = KnowledgeBase.load(path, hash_encoder)  # verifies every hash of the version it points to
+    extras = sorted(int(a.split("-")[1]) for a in loaded.articles if a.startswith("extra-"))
+    assert set(ARTICLES[i]["id"] for i in range(4)) <= set(loaded.articles)
+    assert extras == list(range(1, len(extras) + 1))  # a prefix of the child's saves, nothing half-written
+    assert loaded.search("reset password", k=1).hits[0].article_id == "reset"
+    loaded.upsert([{"id": "after", "title": "After the crash"}])
+    loaded.save(path)  # cleans the killed save's temp folder
+    assert not [p for p in path.iterdir() if p.name.startswith(".tmp")]
+
+
+# ------------------------------------------------------------------------------------------ suggestions
+def test_suggester_drafts_in_customer_language_or_flags(kb, tmp_path):
+    suggester = ReplySuggester(kb, k=2, min_margin=0.0, feedback=tmp_path / "fb.jsonl")
+    de = suggester.suggest("Passwort vergessen zurücksetzen", language="de", name="Frau Weber")
+    top = de.suggestions[0]
+    assert not de.abstained and top.article_id == "reset" and top.draft_language == "de"
+    assert top.draft.startswith("Guten Tag Frau Weber,") and "https://help.example.com/reset" in top.draft
+    assert not top.needs_translation and top.rank == 1 and de.suggestions[1].draft is None
+    hu = suggester.suggest("refund card days", language="hu")
+    assert hu.suggestions[0].article_id == "refund" and hu.suggestions[0].needs_translation
+    assert hu.suggestions[0].draft_language == "en"
+    suggester.record_feedback("T-1", "reset", "accepted")
+    suggester.record_feedback("T-2", "refund", "edited", edited_text="Your refund is on its way.")
+    suggester.record_feedback("T-3", "refund", "rejected", agent="anna")
+    summary = FeedbackLog(tmp_path / "fb.jsonl").summary()
+    assert summary["events"] == 3 and summary["acceptance_rate"] == pytest.approx(2 / 3)
+    assert summary["most_rejected"] == [("refund", 1)]
+    with pytest.raises(InputError, match="action"):
+        suggester.record_feedback("T-4", "refund", "liked")
+
+
+def test_suggester_abstains_when_nothing_stands_out(kb):
+    strict = ReplySuggester(kb, k=3, min_margin=1e6).suggest("completely unrelated words")
+    assert strict.abstained and all(s.abstained and s.draft is None for s in strict.suggestions)
+    assert ReplySuggester(KnowledgeBase(HashEncoder())).suggest("x").suggestions == []  # noqa: F821
+
+
+# ------------------------------------------------------------------------------------------ similar tickets
+TICKETS = [
+    {
+        "id": "T1",
+        "subject": "Cannot log in",
+        "body": "I cannot log in, password reset link broken",
+        "resolution": "Sent a new reset link",
+    },
+    {"id": "T2", "subject": "Login broken", "body": "password reset link broken, cannot log in"},
+    {"id": "T3", "subject": "Refund", "body": "Where is my refund for order 55"},
+    {"id": "T4", "subject": "Parcel", "body": "My parcel never arrived at home"},
+]
+
+
+def test_ticket_index_find_similar_save_load(tmp_path, hash_encoder):
+    index = TicketIndex.build(TICKETS, hash_encoder)
+    hits = index.find_similar({"id": "new", "body": "password reset link is broken, I cannot log in"}, k=2)
+    assert [h.ticket_id for h in hits][:2] in (["T1", "T2"], ["T2", "T1"])
+    t1 = next(h for h in hits if h.ticket_id == "T1")
+    assert t1.resolution == "Sent a new reset link" and t1.subject == "Cannot log in"
+    assert all(
+        h.ticket_id != "T2" for h in index.find_similar(TICKETS[1], k=3)
+    )  # the ticket itself is excluded
+    index.save(tmp_path / "idx")
+    loaded = TicketIndex.load(tmp_path / "idx", hash_encoder)
+    assert [h.ticket_id for h in loaded.find_similar("refund order", k=1)] == ["T3"]
+    loaded.remove(["T3"])
+    assert "T3" not in [h.ticket_id for h in loaded.find_similar("refund order", k=3)]
+    with pytest.raises(InputError, match="already in the index"):
+        loaded.add([TICKETS[0]])
+    with pytest.raises(InputError, match="no id"):
+        loaded.add([{"body": "no id here"}])
+    with pytest.raises(EncoderMismatchError):
+        TicketIndex.load(tmp_path / "idx", HashEncoder(dim=64))  # noqa: F821
+
+
+def test_find_duplicates_and_groups(hash_encoder):
+    texts = [
+        "password reset link broken",
+        "the password reset link is broken",
+        "refund missing for order",
+        "my refund is missing for the order",
+        "parcel lost",
+        "nice weather today",
+    ]
+    pairs = find_duplicates(texts, 0.5, method="cosine", encoder=hash_encoder)
+    assert {(p.a, p.b) for p in pairs} == {("0", "1"), ("2", "3")}
+    assert group_duplicates(pairs) == [["0", "1"], ["2", "3"]]
+    assert find_duplicates(texts[:1], encoder=hash_encoder) == []
+    with pytest.raises(ValueError):
+        find_duplicates(texts, method="jaccard", encoder=hash_encoder)
+
+
+def test_community_detection_matches_sentence_transformers_semantics():
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((3, 16))
+    emb = np.vstack(
+        [c + 0.05 * rng.standard_normal((n, 16)) for c, n in zip(centres, (6, 4, 2), strict=True)]
+    )
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    communities = community_detection(emb, threshold=0.9, min_community_size=3)
+    assert [sorted(c) for c in communities] == [list(range(6)), list(range(6, 10))]  # the pair is too small
+    assert all(len(set(c)) == len(c) for c in communities)
+    scores = emb @ emb.T
+    assert community_detection(scores=scores, threshold=0.9, min_community_size=3) == communities
+    # parity with sentence_transformers.util.community_detection is measured in benchmarks/kb.py (torch import
+    # is too slow for this suite)
+
+
+def test_trend_clusters_report_size_representative_and_terms(hash_encoder):
+    outage = [f"checkout page error 500 when paying, attempt {i}" for i in range(6)]
+    other = [
+        "where is my parcel",
+        "change my address please",
+        "cancel subscription now",
+        "refund not received",
+        "invoice with vat number",
+        "app crashes on start",
+    ]
+    trends = trend_clusters(outage + other, threshold=0.5, min_size=4, encoder=hash_encoder)
+    assert len(trends) == 1 and trends[0].size == 6
+    assert set(trends[0].ticket_ids) == {str(i) for i in range(6)}
+    assert trends[0].representative_id in trends[0].ticket_ids and "checkout" in trends[0].terms
