@@ -17,7 +17,7 @@ $(VENV)/.core: pyproject.toml | $(PY)
 
 $(VENV)/.test: pyproject.toml $(VENV)/.core
 	$(PIP) install "$(TORCH)"
-	$(PIP) install -e ".[transformers,test]"
+	$(PIP) install -e ".[transformers,service,dask,test]"
 	touch $@
 
 demo: $(VENV)/.core
