@@ -41,6 +41,14 @@ def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
         " "
         f"coverage {_pct(m['auto_route_coverage'])}; between the two thresholds predictions are `suggest`",
     ]
+    tuned = m.get("tuned_thresholds")
+    if tuned:
+        lines.append(
+            f"- thresholds re-tuned on a separate validation set ({tuned['n']} rows, "
+            f"{tuned['out_of_scope']} out of scope): abstain {tuned['abstain_threshold']:.4f} (coverage "
+            f"{_pct(tuned['coverage'])}, precision {_pct(tuned['precision'])}), "
+            f"auto-route {tuned['auto_route_threshold']:.4f}"
+        )
     for key in ("data", "split", "intended_use", "limitations"):
         if key in extra:
             lines += ["", f"## {key.replace('_', ' ').capitalize()}", "", str(extra[key])]

@@ -120,3 +120,51 @@ def as_texts(X: Any) -> list[str] | None:
                 "pass embeddings as one (n, dim) float array"
             )
     return texts
+
+
+def read_labelled(
+    path: str,
+    *,
+    label_col: str,
+    text_cols: Sequence[str] | None = None,
+    fmt: str | None = None,
+) -> tuple[list[str], list[str | None], list[int]]:
+    """Read a labelled CSV / JSONL file: (texts, labels, row numbers).
+
+    Texts are built as the pipeline builds them (``text_cols`` joined, or the ticket fields subject / body /
+    messages) and normalised. Unreadable rows and rows without text raise :class:`InputError` naming them;
+    rows without a label come back with ``None`` so :func:`check_training_data` can name them.
+    """
+    from triage.io import read_records
+
+    texts: list[str] = []
+    labels: list[str | None] = []
+    rows: list[int] = []
+    bad: list[str] = []
+    missing_col = 0
+    for record in read_records(path, fmt=fmt, text_cols=text_cols):
+        if record.data is None:
+            bad.append(f"row {record.row}: {record.error}")
+            continue
+        data = dict(record.data)
+        label = data.pop(label_col, None)
+        if label_col not in record.data:
+            missing_col += 1
+        try:
+            ticket = Ticket.model_validate(data)
+        except Exception as exc:  # noqa: BLE001 - reported with the row below
+            first = str(exc).splitlines()[-1].strip() if str(exc) else type(exc).__name__
+            bad.append(f"row {record.row}: {first}")
+            continue
+        texts.append(ticket_text(ticket))
+        labels.append(None if label is None else str(label))
+        rows.append(record.row)
+    if bad:
+        shown = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise InputError(f"{len(bad)} rows of {path} cannot be used: {shown}")
+    if rows and missing_col == len(rows):
+        raise InputError(
+            f"the label column {label_col!r} is empty or missing in {path}: "
+            "pass --label-col with the column name"
+        )
+    return texts, labels, rows

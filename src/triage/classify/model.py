@@ -512,6 +512,59 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         """The most probable label per row (always one of ``classes_``; :meth:`predictions` can abstain)."""
         return self.classes_[self.predict_proba(X, embeddings=embeddings).argmax(1)]
 
+    def tune_thresholds(
+        self,
+        X: Any,
+        y: Sequence[Any],
+        *,
+        embeddings: np.ndarray | None = None,
+        recalibrate: bool = True,
+        target_precision: float | None = None,
+        auto_route_precision: float | None = None,
+    ) -> dict[str, float]:
+        """Re-choose temperature and thresholds on a labelled validation set that may hold out-of-scope rows.
+
+        Rows whose label is ``None`` or not one of ``classes_`` are out of scope: any prediction for them is
+        wrong, so the abstain threshold learns to reject them. The temperature is refitted on the in-scope
+        rows (``recalibrate``). Returns the new thresholds with the coverage and precision they give on ``X``.
+        """
+        self._check_fitted()
+        index = {str(c): i for i, c in enumerate(self.classes_)}
+        yi = np.array([index.get(str(v).strip(), -1) if v is not None else -1 for v in y], dtype=np.int64)
+        logits = self.decision_function(X, embeddings=embeddings)
+        if len(logits) != len(yi):
+            raise InputError(f"{len(logits)} inputs but {len(yi)} labels")
+        inside = yi >= 0
+        if recalibrate and inside.sum() > 0:
+            self.temperature_ = fit_temperature(logits[inside], yi[inside])
+        proba = softmax(logits, self.temperature_)
+        conf, correct = proba.max(1), proba.argmax(1) == yi
+        if target_precision is not None:
+            self.target_precision = target_precision
+        if auto_route_precision is not None:
+            self.auto_route_precision = auto_route_precision
+        abstain = threshold_for_precision(conf, correct, self.target_precision)
+        auto = threshold_for_precision(conf, correct, max(self.auto_route_precision, self.target_precision))
+        self.abstain_threshold_ = _round_down(abstain.threshold)
+        self.auto_route_threshold_ = max(_round_down(auto.threshold), self.abstain_threshold_)
+        accepted = conf >= self.abstain_threshold_
+        summary = {
+            "n": int(len(yi)),
+            "out_of_scope": int((~inside).sum()),
+            "temperature": float(self.temperature_),
+            "abstain_threshold": self.abstain_threshold_,
+            "auto_route_threshold": self.auto_route_threshold_,
+            "coverage": float(accepted.mean()),
+            "precision": float(correct[accepted].mean()) if accepted.any() else 0.0,
+            "target_reached": bool(abstain.achieved),
+        }
+        if hasattr(self, "metrics_"):
+            self.metrics_["tuned_thresholds"] = summary
+            self.metrics_["abstain_threshold"] = self.abstain_threshold_
+            self.metrics_["auto_route_threshold"] = self.auto_route_threshold_
+            self.metrics_["temperature"] = self.temperature_
+        return summary
+
     def automation_level(self, score: float) -> Literal["auto_route", "suggest", "abstain"]:
         """``auto_route`` / ``suggest`` / ``abstain`` for a calibrated confidence."""
         self._check_fitted()
