@@ -15,9 +15,10 @@ import numpy as np
 from triage.encoders import Encoder
 from triage.errors import EncoderMismatchError, InputError, TriageError
 from triage.kb.articles import Article, load_articles
+from triage.kb.crosslingual import LanguageOffsets, language_centroids
 from triage.kb.index import VectorIndex
 from triage.kb.lexical import LexicalIndex
-from triage.kb.store import is_store, read_current, save_version
+from triage.kb.store import cache_root, is_store, read_current, save_version, source_fingerprint
 from triage.kb.text import chunk_text, tokenize
 
 __all__ = ["ArticleHit", "Chunk", "KnowledgeBase", "SearchResult", "reciprocal_rank_fusion"]
@@ -118,6 +119,8 @@ class KnowledgeBase:
         rrf_k: the RRF constant; ``bm25_weight``: weight of the BM25 ranking in the fusion.
         title_kind: how titles are embedded: ``"query"`` (symmetric with questions) or ``"passage"``.
         default_language: language of queries whose language is not given (BM25 stemming).
+        center_languages: remove each language's embedding offset before comparing a query with passages in
+            other languages (:mod:`triage.kb.crosslingual`; only for encoders with bundled centroids).
 
     Example::
 
@@ -137,6 +140,7 @@ class KnowledgeBase:
         bm25_weight: float = 1.0,
         title_kind: Literal["query", "passage"] = "query",
         default_language: str = "en",
+        center_languages: bool = True,
     ) -> None:
         if mode not in ("fused", "dense", "bm25"):
             raise ValueError(f"mode must be 'fused', 'dense' or 'bm25', got {mode!r}")
@@ -148,6 +152,7 @@ class KnowledgeBase:
         self.bm25_weight = bm25_weight
         self.title_kind = title_kind
         self.default_language = default_language
+        self.center_languages = center_languages
         self.articles: dict[str, Article] = {}
         self.chunks: dict[int, Chunk] = {}
         self._by_article: dict[str, list[int]] = {}
@@ -179,6 +184,12 @@ class KnowledgeBase:
                 "`triage kb build SOURCE --out DIR --encoder NAME`"
             )
 
+    def _offsets(self) -> LanguageOffsets | None:
+        if not self.center_languages:
+            return None
+        centroids = language_centroids(self._encoder_name)
+        return LanguageOffsets(centroids) if centroids else None
+
     @property
     def encoder_name(self) -> str | None:
         return self._encoder_name
@@ -206,11 +217,33 @@ class KnowledgeBase:
         return kb
 
     @classmethod
-    def open(cls, path: str | Path, encoder: Encoder | None = None, **kwargs: Any) -> KnowledgeBase:
-        """Load a saved knowledge base, or build one in memory when ``path`` is an article source."""
+    def open(
+        cls, path: str | Path, encoder: Encoder | None = None, *, cache: bool = True, **kwargs: Any
+    ) -> KnowledgeBase:
+        """Load a saved knowledge base, or build one from an article source (folder, CSV, JSONL).
+
+        A knowledge base built from a source is cached (``$TRIAGE_CACHE_DIR`` or ``~/.cache/triage``, keyed
+        by the source's contents, the encoder and the settings), so the next ``open`` of an unchanged source
+        loads instead of encoding every article again. ``cache=False`` always builds in memory.
+        """
         if is_store(path):
             return cls.load(path, encoder)
-        return cls.build(path, encoder, **kwargs)
+        if not cache:
+            return cls.build(path, encoder, **kwargs)
+        encoder_name = encoder.name if encoder is not None else "default"
+        key = source_fingerprint(path, FORMAT_VERSION, encoder_name, sorted(kwargs.items()))
+        cached = cache_root() / "kb" / key
+        if is_store(cached):
+            try:
+                return cls.load(cached, encoder)
+            except TriageError:  # damaged or from another encoder: rebuild below
+                pass
+        kb = cls.build(path, encoder, **kwargs)
+        try:
+            kb.save(cached)
+        except OSError:  # a read-only home is not an error: the in-memory KB works
+            pass
+        return kb
 
     def _chunks_for(self, article: Article) -> list[tuple[str, str, int, str, str]]:
         """(language, kind, position, shown text, embedded text) for each chunk of an article."""
@@ -344,16 +377,21 @@ class KnowledgeBase:
             (0, 2), dtype=np.int64
         )
 
-    def _dense_article_scores(self, vector: np.ndarray, pool: int) -> dict[str, float]:
+    def _dense_article_scores(
+        self, vector: np.ndarray, pool: int, offsets: dict[str, float]
+    ) -> dict[str, float]:
+        """Best chunk score per article (language offsets removed when ``offsets`` is given)."""
         assert self._dense is not None
         scores, ids = self._dense.search(vector[None, :], pool)
         best: dict[str, float] = {}
         for score, cid in zip(scores[0], ids[0], strict=True):
             if cid < 0:
                 continue
-            article_id = self.chunks[int(cid)].article_id
-            if score > best.get(article_id, -np.inf):
-                best[article_id] = float(score)
+            chunk = self.chunks[int(cid)]
+            if offsets:
+                score = score - offsets.get(chunk.language, offsets["*"])
+            if score > best.get(chunk.article_id, -np.inf):
+                best[chunk.article_id] = float(score)
         return best
 
     def _bm25_article_scores(self, text: str, language: str) -> dict[str, float]:
@@ -422,10 +460,12 @@ class KnowledgeBase:
             )
         assert self._dense is not None
         pool = min(len(self.chunks), max(200, 20 * k))
+        offsets_model = self._offsets()
         out = []
         for query, lang, vector in zip(queries, languages, embeddings, strict=True):
             lang = (lang or self.default_language).lower()
-            dense = self._dense_article_scores(vector, pool)
+            offsets = offsets_model.for_query(vector) if offsets_model else {}
+            dense = self._dense_article_scores(vector, pool, offsets)
             dense_rank = sorted(dense, key=dense.__getitem__, reverse=True)
             bm25: dict[str, float] = self._bm25_article_scores(query, lang) if mode != "dense" else {}
             bm25_rank = sorted(bm25, key=bm25.__getitem__, reverse=True)
@@ -517,8 +557,9 @@ class KnowledgeBase:
             "hnsw_threshold": self.hnsw_threshold,
             "rrf_k": self.rrf_k,
             "bm25_weight": self.bm25_weight,
-            "title_kind": self.title_kind,
             "default_language": self.default_language,
+            "center_languages": self.center_languages,
+            "title_kind": self.title_kind,
             "next_chunk_id": self._next_id,
             "articles": len(self.articles),
             "chunks": len(self.chunks),
@@ -588,6 +629,7 @@ class KnowledgeBase:
             bm25_weight=config["bm25_weight"],
             title_kind=config["title_kind"],
             default_language=config["default_language"],
+            center_languages=config.get("center_languages", True),
         )
         kb._encoder_name, kb._dim = config["encoder"], config["dim"]
         if encoder is not None:

@@ -119,3 +119,23 @@ def read_current(root: str | Path) -> tuple[Path, dict[str, Any]]:
         raise TriageError(f"{root / POINTER} names an invalid version {name!r}")
     folder = root / name
     return folder, verify_manifest(folder)
+
+
+def cache_root() -> Path:
+    """Cache of indexes built on the fly from a source: ``$TRIAGE_CACHE_DIR`` or ``~/.cache/triage``."""
+    return Path(os.environ.get("TRIAGE_CACHE_DIR") or Path.home() / ".cache" / "triage")
+
+
+def source_fingerprint(path: str | Path, *extra: object) -> str:
+    """sha256 over a source file or folder (relative names and contents) and ``extra`` settings."""
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256(repr(extra).encode())
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() if path.is_dir() else file.name.encode())
+        digest.update(b"\0")
+        digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
