@@ -45,6 +45,7 @@ class PiiMapping(Mapping[str, str]):
         self._values: dict[str, str] = {}
         self._keys: dict[tuple[str, str], str] = {}
         self._counts: Counter[str] = Counter()
+        self._reserved: set[str] = set()
         for placeholder, value in (values or {}).items():
             m = PLACEHOLDER_RE.fullmatch(placeholder)
             if not m:
@@ -54,6 +55,13 @@ class PiiMapping(Mapping[str, str]):
             self._keys[(kind, _identity(kind, value))] = placeholder
             self._counts[kind] = max(self._counts[kind], number)
 
+    def reserve(self, text: str) -> None:
+        """Never hand out a placeholder that already appears literally in ``text`` (so unmasking a text that
+        quoted "<EMAIL_1>" itself gives that quote back, not somebody's address)."""
+        for m in PLACEHOLDER_RE.finditer(text):
+            if m.group(0) not in self._values:
+                self._reserved.add(m.group(0))
+
     def placeholder(self, kind: str, value: str) -> str:
         """The placeholder for ``value`` of type ``kind``, creating ``<KIND_n>`` the first time it is seen."""
         key = (kind, _identity(kind, value))
@@ -62,6 +70,9 @@ class PiiMapping(Mapping[str, str]):
             return existing
         self._counts[kind] += 1
         placeholder = f"<{kind}_{self._counts[kind]}>"
+        while placeholder in self._reserved:
+            self._counts[kind] += 1
+            placeholder = f"<{kind}_{self._counts[kind]}>"
         self._keys[key] = placeholder
         self._values[placeholder] = value
         return placeholder
@@ -248,6 +259,7 @@ class Redactor:
         """Mask ``text``. Pass the same ``mapping`` for every text of a ticket to keep placeholders stable."""
         mapping = PiiMapping() if mapping is None else mapping
         entities = self.find(text)
+        mapping.reserve(text)
         parts: list[str] = []
         cursor = 0
         for ent in entities:

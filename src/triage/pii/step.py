@@ -90,6 +90,8 @@ class RedactStep:
 
     def _mask(self, state: TicketState) -> None:
         mapping = PiiMapping()
+        for text in (state.ticket.full_text, state.text, *state.message_texts):
+            mapping.reserve(text)
         redact = self.redactor.redact
         state.text = redact(state.text, mapping).text
         state.message_texts = [redact(t, mapping).text for t in state.message_texts]
