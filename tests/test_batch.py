@@ -223,52 +223,55 @@ def make():
 """
 
 
-def test_killed_process_resumes_every_row_exactly_once(tmp_path):
-    """A real `triage score` process is SIGKILLed mid-run, then resumed: each row appears exactly once."""
+def _wait_for_commits(commits: Path, n: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if commits.exists() and len(commits.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{n} commits not reached: {proc.poll()}")
+
+
+def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
+    """Real `triage score` processes: Ctrl-C (exit 130), resume, SIGKILL, resume: no row lost or doubled."""
     (tmp_path / "slowenc.py").write_text(FACTORY)
     src = tmp_path / "in.jsonl"
-    good = _backlog(src, 400, broken_every=37)
+    good = _backlog(src, 300, broken_every=37)
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [
-        sys.executable,
-        "-m",
-        "triage.cli",
-        "score",
-        str(src),
-        "-o",
-        str(out),
-        "--no-progress",
-        "--encoder",
-        "slowenc:make",
-        "--config",
-        _cfg(tmp_path),
-        "--chunk-size",
-        "25",
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        sys.executable, "-m", "triage.cli", "score", str(src), "-o", str(out), "--no-progress",
+        "--encoder", "slowenc:make", "--config", _cfg(tmp_path), "--chunk-size", "20",
+    ]  # fmt: skip
     commits = tmp_path / "out.jsonl.parts" / "commits.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if commits.exists() and len(commits.read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.05)
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_commits(commits, 3, proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in stderr
+    after_ctrl_c = len(commits.read_text().splitlines())
+
+    proc = subprocess.Popen([*cmd, "--resume"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_commits(commits, after_ctrl_c + 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    assert not out.exists()
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
     done = len(commits.read_text().splitlines())
-    assert 5 <= done < 16
+    assert after_ctrl_c + 3 <= done < 15
+
     resumed = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert summary["resumed_after_rows"] == 25 * done
+    assert summary["resumed_after_rows"] == 20 * done
+    assert summary["rows"] == 300 and summary["scored"] == len(good)  # the report covers all three runs
     ids = _ids(out)
     assert ids == good and len(set(ids)) == len(ids)
     errors = [
         json.loads(line)["row"] for line in (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines()
     ]
-    assert errors == list(range(37, 401, 37))
+    assert errors == list(range(37, 301, 37))
+    assert not (tmp_path / "out.jsonl.parts").exists()
 
 
 # --------------------------------------------------------------------------- parallel engines

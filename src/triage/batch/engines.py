@@ -27,6 +27,10 @@ class Engine(Protocol):
 
     def result(self, handle: Any) -> ChunkOutcome: ...
 
+    def warm_up(self) -> None:
+        """Start every worker and load its models, so timings measure scoring only."""
+        ...
+
     def close(self, *, cancel: bool = False) -> None: ...
 
 
@@ -56,6 +60,9 @@ class InlineEngine:
 
     def result(self, handle: Any) -> ChunkOutcome:
         return handle
+
+    def warm_up(self) -> None:
+        return None  # the models loaded in __init__
 
     def close(self, *, cancel: bool = False) -> None:
         return None
@@ -88,6 +95,7 @@ class ProcessEngine:
             initializer=init_process_worker,
             initargs=(self.config_json, encoder_spec, threads),
         )
+        self.workers = workers
         self.max_inflight = 2 * workers
         self.description = f"{workers} local processes x {threads} threads"
 
@@ -98,6 +106,11 @@ class ProcessEngine:
 
     def result(self, handle: Future) -> ChunkOutcome:
         return handle.result()
+
+    def warm_up(self) -> None:
+        # each call holds its worker briefly, so the pool starts all of them (the initializer loads models)
+        for future in [self.pool.submit(_hold, 0.5) for _ in range(self.workers)]:
+            future.result()
 
     def close(self, *, cancel: bool = False) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
@@ -155,10 +168,19 @@ class DaskEngine:
     def result(self, handle: Any) -> ChunkOutcome:
         return handle.result()
 
+    def warm_up(self) -> None:
+        self.client.run(get_triager, self.config_json, self.encoder_spec)  # on every worker
+
     def close(self, *, cancel: bool = False) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _hold(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
 
 
 def make_engine(

@@ -240,7 +240,8 @@ def render_report(report: Mapping[str, Any]) -> str:
     lines = [
         f"rows {c['rows']}: scored {c['scored']}, row errors {c['row_errors']}, "
         f"tickets with a failed step {c['step_errors']}, with warnings {c['with_warnings']}",
-        f"throughput: {t['rows_this_run']} rows in {t['elapsed_s']} s = {t['rows_per_s']} rows/s",
+        f"throughput: {t['rows_this_run']} rows in {t['elapsed_s']} s = {t['rows_per_s']} rows/s"
+        + (f" (after {t['startup_s']} s loading models)" if t.get("startup_s") is not None else ""),
     ]
     if report.get("language"):
         lines.append(f"language: {_top(report['language'], c['scored'])}")

@@ -121,6 +121,7 @@ def score_file(input: str | Path, output: str | Path, options: ScoreOptions | No
         _settings(input, options, in_fmt, out_fmt), resume=options.resume, overwrite=options.overwrite
     )
     done_rows = sum(c["records"] for c in commits)
+    engine = None
     try:
         skipped = sum(1 for _ in itertools.islice(records, done_rows))
         if skipped < done_rows:
@@ -128,6 +129,7 @@ def score_file(input: str | Path, output: str | Path, options: ScoreOptions | No
                 f"cannot resume: {done_rows} rows were committed but the input now has only {skipped}; "
                 "pass --overwrite to start again"
             )
+        load_started = time.perf_counter()
         engine = make_engine(
             options.engine,
             options.config,
@@ -137,7 +139,11 @@ def score_file(input: str | Path, output: str | Path, options: ScoreOptions | No
             want_lines=out_fmt == "jsonl",
             want_flats=out_fmt != "jsonl",
         )
+        engine.warm_up()
+        startup = time.perf_counter() - load_started
     except BaseException:
+        if engine is not None:
+            engine.close(cancel=True)
         if not commits:  # nothing committed yet: leave no parts folder that would demand --resume
             store.discard()
         raise
@@ -203,6 +209,7 @@ def score_file(input: str | Path, output: str | Path, options: ScoreOptions | No
         profiles=profiles,
         extra={"engine": engine.description, "resumed_after_rows": done_rows, "steps": options.config.steps},
     )
+    report["throughput"]["startup_s"] = round(startup, 2)
     store.finalize(commits, report)
     return {
         "output": str(output),

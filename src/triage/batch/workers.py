@@ -96,7 +96,11 @@ def score_records(
     """Triage one chunk; every record ends up in ``lines``/``flats`` or in ``errors`` (with its row)."""
     outcome = ChunkOutcome(index=index, records=len(records))
     good = [r for r in records if r.data is not None]
-    results = triager.triage_batch([_with_fallback_id(r) for r in good]) if good else []
+    # the Triager's own batch size (a chunk is the unit of commit, not of model batching)
+    size = max(1, int(getattr(getattr(triager, "config", None), "batch_size", 32)))
+    results = []
+    for start in range(0, len(good), size):
+        results += triager.triage_batch([_with_fallback_id(r) for r in good[start : start + size]])
     by_row = dict(zip((r.row for r in good), results, strict=True))
     scored = []
     for record in records:
