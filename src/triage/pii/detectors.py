@@ -9,6 +9,7 @@ part of them) and are dropped from the output.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -503,7 +504,7 @@ class PhoneValidator:
 
 
 def _nearest_keyword(text: str, start: int) -> str | None:
-    line_start = text.rfind("\n", 0, start) + 1
+    line_start = text.rfind("\n", max(0, start - _KEYWORD_WINDOW), start) + 1
     window = text[max(line_start, start - _KEYWORD_WINDOW) : start]
     last = None
     for m in _KEYWORD_RE.finditer(window):
@@ -922,8 +923,9 @@ def _is_name_token(token: str) -> bool:
 
 def _scan_name(text: str, pos: int, *, need_terminator: bool, max_tokens: int = 4) -> tuple[int, int] | None:
     """Capitalised name tokens starting at ``pos`` on the same line; (start, end) or None."""
-    line_end = text.find("\n", pos)
-    line_end = len(text) if line_end == -1 else line_end
+    limit = min(len(text), pos + 200)  # a name is short: never scan a whole long line (linear time overall)
+    line_end = text.find("\n", pos, limit)
+    line_end = limit if line_end == -1 else line_end
     end = pos
     count = 0
     cursor = pos
@@ -1036,19 +1038,27 @@ def _signature_names(text: str) -> Iterable[Entity]:
 
 
 def _inside(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
-    return any(s <= start and end <= e for s, e in spans)
+    """True if [start, end) lies inside one of ``spans`` (sorted, non-overlapping)."""
+    i = bisect.bisect_right(spans, (start, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= start and end <= spans[i][1]
 
 
 def resolve_overlaps(candidates: Iterable[Entity]) -> list[Entity]:
-    """Non-overlapping entities: higher priority first, then longer spans; decoys block but are dropped."""
+    """Non-overlapping entities: higher priority first, then longer spans; decoys block but are dropped.
+
+    O(n log n): the spans taken so far are kept sorted, so only the two neighbours of a candidate are checked.
+    """
     chosen: list[Entity] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for ent in sorted(candidates, key=lambda e: (-e.priority, -(e.end - e.start), e.start)):
         if ent.end <= ent.start:
             continue
-        if any(ent.start < e and s < ent.end for s, e in taken):
+        i = bisect.bisect_right(starts, ent.start)
+        if (i > 0 and ends[i - 1] > ent.start) or (i < len(starts) and starts[i] < ent.end):
             continue
-        taken.append((ent.start, ent.end))
+        starts.insert(i, ent.start)
+        ends.insert(i, ent.end)
         chosen.append(ent)
     return sorted((e for e in chosen if e.type is not None), key=lambda e: e.start)
 

@@ -63,6 +63,8 @@ class RedactStep:
                     "environment variable (make one with: "
                     "python -c 'import triage.pii as p; print(p.generate_key())')"
                 )
+        #: Raw ticket fields are cut to this before masking, as NormalizeStep cuts them before normalising.
+        self.max_input_chars = triager.config.max_input_chars if triager is not None else 1_000_000
         self.redactor = Redactor(
             opts.get("types"),
             regions=opts.get("regions", DEFAULT_REGIONS),
@@ -108,12 +110,12 @@ class RedactStep:
 
     def mask_ticket(self, ticket: Ticket, mapping: PiiMapping) -> Ticket:
         """A copy of ``ticket`` with subject, body, messages, customer id and metadata strings masked."""
-        redact = self.redactor.redact
+        limit = self.max_input_chars
 
         def text(value: str | None) -> str | None:
-            return None if value is None else redact(value, mapping).text
+            return None if value is None else self.redactor.redact(value[:limit], mapping).text
 
-        messages = [m.model_copy(update={"text": redact(m.text, mapping).text}) for m in ticket.messages]
+        messages = [m.model_copy(update={"text": text(m.text)}) for m in ticket.messages]
         budget = [_MAX_METADATA_ITEMS]
         return ticket.model_copy(
             update={
@@ -130,7 +132,7 @@ class RedactStep:
         if budget[0] < 0 or depth > _MAX_METADATA_DEPTH:
             return None if not isinstance(value, int | float | bool) else value
         if isinstance(value, str):
-            return self.redactor.redact(value, mapping).text
+            return self.redactor.redact(value[: self.max_input_chars], mapping).text
         if isinstance(value, dict):
             return {k: self._mask_value(v, mapping, depth + 1, budget) for k, v in value.items()}
         if isinstance(value, list | tuple):
