@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from triage.batch.workers import ChunkOutcome, config_to_json, get_triager, init_process_worker, score_chunk
+from triage.batch.workers import (
+    ChunkOutcome,
+    config_to_json,
+    get_triager,
+    init_process_worker,
+    score_chunk,
+    warm_worker,
+)
 from triage.config import TriageConfig
 from triage.errors import TriageError
 from triage.io import Record
@@ -169,7 +176,7 @@ class DaskEngine:
         return handle.result()
 
     def warm_up(self) -> None:
-        self.client.run(get_triager, self.config_json, self.encoder_spec)  # on every worker
+        self.client.run(warm_worker, self.config_json, self.encoder_spec)  # on every worker
 
     def close(self, *, cancel: bool = False) -> None:
         self.client.close()

@@ -134,6 +134,11 @@ def score_chunk(
     return score_records(triager, records, index=index, want_lines=want_lines, want_flats=want_flats)
 
 
+def warm_worker(config_json: str, encoder_spec: str | None = None) -> list[str]:
+    """Load this process's Triager now (Dask ``client.run``); returns its steps (the Triager stays here)."""
+    return list(get_triager(config_json, encoder_spec).config.steps)
+
+
 def init_process_worker(config_json: str, encoder_spec: str | None, threads: int) -> None:
     """Process-pool initializer: cap native threads to this worker's share of the cores, load the models."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
