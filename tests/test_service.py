@@ -391,3 +391,43 @@ def test_schemathesis_finds_no_server_errors(secured):
             )  # raises (and the test fails, with the reproducing request) on any 5xx
 
         run()
+
+
+# --------------------------------------------------------------------------- the `triage serve` command
+def test_triage_serve_command(tmp_path):
+    """`triage serve` as a user starts it: token from the environment, real port, clean exit on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "pipeline.json"
+    cfg.write_text(json.dumps({"steps": ["normalize", "language", "encode"]}))
+    port = _free_port()
+    env = {**os.environ, "TRIAGE_API_TOKEN": TOKEN}
+    cmd = [sys.executable, "-m", "triage.cli", "serve", "--port", str(port), "--config", str(cfg),
+           "--encoder", "hashing", "--max-batch", "2", "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "triage serve did not become ready"
+            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        one = httpx.post(f"{base}/v1/triage", json={"body": "Nem tudok belépni a fiókomba."}, headers=auth)
+        assert one.status_code == 200 and one.json()["language"] == "hu"
+        three = httpx.post(f"{base}/v1/triage", json=[{"body": "a b c"}] * 3, headers=auth)
+        assert three.status_code == 413  # --max-batch reached the app through the environment
+        assert httpx.post(f"{base}/v1/triage", json={"body": "x"}).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it was SIGTERM
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in stderr
