@@ -446,3 +446,39 @@ def test_label_drift_verdicts():
     assert shifted["total_variation"] == pytest.approx(0.4) and shifted["verdict"] == "significant shift"
     new = label_drift({"a": 5, "c": 5}, {"a": 10})
     assert new["top_movers"][0]["label"] in {"a", "c"} and new["psi"] > 0.25
+
+
+def test_drift_view_for_a_trained_head_end_to_end(tmp_path):
+    """A real TicketClassifier saved to disk scores a backlog; the report compares with its training data."""
+    from triage.batch.hashing import HashingEncoder
+    from triage.classify.model import TicketClassifier
+
+    texts = [f"refund my money for order {i}" for i in range(30)] + [
+        f"parcel {i} delivery is late" for i in range(30)
+    ]
+    head = tmp_path / "head"
+    TicketClassifier(encoder=HashingEncoder(), C=1.0).fit(texts, ["billing"] * 30 + ["shipping"] * 30).save(
+        head
+    )
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"X{i}", "body": f"where is my parcel {i}, delivery late"}) + "\n"
+            for i in range(20)
+        )
+    )
+    config = TriageConfig(
+        steps=["normalize", "encode", "classify"], options={"classify": {"heads": {"category": str(head)}}}
+    )
+    out = tmp_path / "out.csv"
+    summary = score_file(src, out, ScoreOptions(config=config, encoder="hashing", progress=False))
+    report = json.loads((tmp_path / "out.csv.report.json").read_text())
+    assert report == json.loads(json.dumps(summary["report"]))
+    assert report["heads"]["category"]["distribution"] == {"shipping": 20}
+    drift = report["drift"]["category"]
+    assert drift["total_variation"] == pytest.approx(0.5) and drift["verdict"] == "significant shift"
+    assert {m["label"] for m in drift["top_movers"]} == {"billing", "shipping"}
+    assert drift["abstain_rate"]["heldout"] is not None
+    import csv
+
+    assert {r["category"] for r in csv.DictReader(out.open(encoding="utf-8"))} == {"shipping"}
