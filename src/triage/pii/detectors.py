@@ -73,6 +73,10 @@ PRIORITY: dict[str | None, int] = {
     PERSON: 40,
 }
 DECOY_PRIORITY = 88
+PLACEHOLDER_PRIORITY = 1000
+
+#: What a placeholder looks like: ``<TYPE_N>``.
+PLACEHOLDER_RE = re.compile(r"<([A-Z][A-Z_]{1,30})_(\d{1,6})>")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ class Entity:
 
     @property
     def priority(self) -> int:
-        return DECOY_PRIORITY if self.type is None else PRIORITY.get(self.type, 0)
+        if self.type is None:
+            return PLACEHOLDER_PRIORITY if self.method == "placeholder" else DECOY_PRIORITY
+        return PRIORITY.get(self.type, 0)
 
 
 def _ent(kind: str | None, match_text: str, start: int, method: str) -> Entity:
@@ -1065,7 +1071,10 @@ def resolve_overlaps(candidates: Iterable[Entity]) -> list[Entity]:
 
 def detect_all(text: str, types: frozenset[str], phone: PhoneValidator) -> list[Entity]:
     """Every entity of ``types`` in ``text``, non-overlapping, in text order."""
-    candidates: list[Entity] = []
+    # Placeholders already in the text (a masked ticket masked again) are never masked, nor cut into.
+    candidates: list[Entity] = [
+        Entity(None, m.start(), m.end(), m.group(0), "placeholder") for m in PLACEHOLDER_RE.finditer(text)
+    ]
     urls = find_url_spans(text)
     if URL_SECRET in types:
         candidates += find_url_secrets(text, urls)

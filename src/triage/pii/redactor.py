@@ -23,12 +23,19 @@ from typing import overload
 
 from triage.errors import TriageError
 from triage.pii.checksums import digits_of
-from triage.pii.detectors import ALL_TYPES, EMAIL, IBAN, PHONE, Entity, PhoneValidator, detect_all
+from triage.pii.detectors import (
+    ALL_TYPES,
+    EMAIL,
+    IBAN,
+    PHONE,
+    PLACEHOLDER_RE,
+    Entity,
+    PhoneValidator,
+    detect_all,
+)
 
 __all__ = ["PLACEHOLDER_RE", "PiiMapping", "Redaction", "Redactor", "generate_key", "unmask"]
 
-#: What a placeholder looks like: ``<TYPE_N>``.
-PLACEHOLDER_RE = re.compile(r"<([A-Z][A-Z_]{1,30})_(\d{1,6})>")
 
 #: Default phone regions: the national formats recognised without a ``+`` prefix.
 DEFAULT_REGIONS = ("HU", "DE", "RU", "FR", "ES", "GB", "US")
