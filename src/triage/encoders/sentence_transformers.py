@@ -80,7 +80,10 @@ class SentenceTransformerEncoder:
             )
         self._model: Any = SentenceTransformer(source, device=device)
         self.name = f"st/{Path(source).name if Path(source).exists() else source}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
         self.prefixes = {"query": query_prefix, "passage": passage_prefix}
 
     def encode(self, texts: Sequence[str], *, kind: Kind = "query", batch_size: int = 32) -> np.ndarray:
