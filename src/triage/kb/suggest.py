@@ -18,7 +18,17 @@ from triage.errors import InputError
 from triage.kb.base import KnowledgeBase, SearchResult
 from triage.schema import Suggestion
 
-__all__ = ["DRAFT_TEMPLATES", "FeedbackLog", "ReplySuggester", "SuggestionSet", "draft_reply"]
+#: Abstain below this margin: the 90th percentile of margins when the right article is missing (StackFAQ).
+DEFAULT_MIN_MARGIN = 0.03
+
+__all__ = [
+    "DEFAULT_MIN_MARGIN",
+    "DRAFT_TEMPLATES",
+    "FeedbackLog",
+    "ReplySuggester",
+    "SuggestionSet",
+    "draft_reply",
+]
 
 #: Per-language pieces of a draft reply: greeting (with and without a name), intro, link line, closing.
 DRAFT_TEMPLATES: dict[str, dict[str, str]] = {
@@ -220,7 +230,8 @@ class ReplySuggester:
     Args:
         kb: the knowledge base.
         k: how many articles to return.
-        min_margin: z-score margin of the best article's dense cosine over the next candidates.
+        min_margin: how far the best article's dense score must stand above the mean of the next four
+            (:attr:`SearchResult.margin`); the default is calibrated on StackFAQ (see benchmarks/kb.py).
         feedback: path of the JSONL feedback log (optional).
     """
 
@@ -229,7 +240,7 @@ class ReplySuggester:
         kb: KnowledgeBase,
         *,
         k: int = 3,
-        min_margin: float = 2.5,
+        min_margin: float = DEFAULT_MIN_MARGIN,
         feedback: str | Path | FeedbackLog | None = None,
         signature: str | None = None,
     ) -> None:
@@ -279,9 +290,9 @@ class ReplySuggester:
         wanted = (language or "").lower()
         abstained = result.margin < self.min_margin
         reason = (
-            f"no article stands out: margin {result.margin:.2f} < {self.min_margin}"
+            f"no article stands out: margin {result.margin:.3f} < {self.min_margin}"
             if abstained
-            else f"margin {result.margin:.2f} >= {self.min_margin}"
+            else f"margin {result.margin:.3f} >= {self.min_margin}"
         )
         suggestions = []
         for rank, hit in enumerate(result.hits, start=1):
