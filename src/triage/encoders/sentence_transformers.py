@@ -70,6 +70,7 @@ class SentenceTransformerEncoder:
                 "SentenceTransformerEncoder needs the transformers extra: pip install 'triage[transformers]'"
             ) from exc
         source = str(model)
+        label = source.lower() if source.lower() in PACKAGED_MODELS else Path(source).name or source
         if source.lower() in PACKAGED_MODELS:
             source = str(packaged_model_dir(source))
         elif not Path(source).exists() and not _hub_reachable():
@@ -79,7 +80,7 @@ class SentenceTransformerEncoder:
                 "or the packaged 'all-minilm-l6-v2'."
             )
         self._model: Any = SentenceTransformer(source, device=device)
-        self.name = f"st/{Path(source).name if Path(source).exists() else source}"
+        self.name = f"st/{label}"
         get_dim = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
