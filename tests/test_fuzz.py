@@ -109,6 +109,9 @@ TEXT = st.lists(
 ).map("".join)
 
 
+SHORT_TEXT = st.lists(st.one_of(st.text(max_size=20), st.sampled_from(FRAGMENTS)), max_size=8).map("".join)
+
+
 # --- normaliser ---------------------------------------------------------------------------------------------
 
 
