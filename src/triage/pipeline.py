@@ -250,14 +250,17 @@ class Triager:
         return results
 
     def _run_step(self, step: Step, states: list[TicketState]) -> None:
-        ready = [s for s in states if not (set(step.requires) & s.failed)]
+        requires = set(step.requires)
+        ready: list[TicketState] = []
         for state in states:
-            if state not in ready:
-                state.failed.add(step.name)
-                missing = sorted(set(step.requires) & state.failed)
-                state.result.errors.append(
-                    StepError(step=step.name, type="Skipped", message=f"skipped because {missing} failed")
-                )
+            missing = sorted(requires & state.failed)
+            if not missing:
+                ready.append(state)
+                continue
+            state.failed.add(step.name)
+            state.result.errors.append(
+                StepError(step=step.name, type="Skipped", message=f"skipped because {missing} failed")
+            )
         if not ready:
             return
         start = time.perf_counter()
