@@ -48,3 +48,8 @@ def test_restrict_languages(detector):
 
 def test_batch_call(detector):
     assert [g.language for g in detector([TEXTS["ru"], TEXTS["fr"]])] == ["ru", "fr"]
+
+
+def test_pii_placeholders_do_not_vote(detector):
+    text = "Kérem hívjanak vissza a <PHONE_1> számon vagy írjanak a <EMAIL_1> címre, köszönöm."
+    assert detector.detect(text).language == "hu"

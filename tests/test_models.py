@@ -23,3 +23,19 @@ def test_manifest_refuses_pickles_and_missing_manifest(tmp_path):
     write_manifest(tmp_path)
     with pytest.raises(ModelIntegrityError, match="unsupported file type"):
         verify_manifest(tmp_path)
+
+
+def test_manifest_refuses_dropped_in_files_and_escaping_names(tmp_path):
+    (tmp_path / "weights.npz").write_bytes(b"abc")
+    write_manifest(tmp_path)
+    (tmp_path / "extra.pkl").write_bytes(b"\x80\x04")
+    with pytest.raises(ModelIntegrityError, match="did not write"):
+        verify_manifest(tmp_path)
+    (tmp_path / "extra.pkl").unlink()
+    import json
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["files"]["../outside.json"] = "0" * 64
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="outside"):
+        verify_manifest(tmp_path)

@@ -70,11 +70,6 @@ def test_pickle_listed_in_the_manifest_is_refused(saved_model, tmp_path) -> None
         TicketClassifier.load(folder, encoder=BagEncoder())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="triage.models.verify_manifest checks only the files its manifest lists: a pickle dropped in "
-    "later is ignored (never loaded, but not refused either); see the issue #9 hardening findings",
-)
 def test_pickle_dropped_into_a_model_directory_is_refused(saved_model, tmp_path) -> None:
     from triage.classify.model import TicketClassifier
 

@@ -109,3 +109,8 @@ def test_sample_backlog_languages(triager, sample_tickets):
     expected = [t["metadata"]["expected_language"] for t in sample_tickets]
     assert [r.language for r in results] == expected
     assert all(r.ok for r in results)
+
+
+def test_redact_must_come_before_steps_that_read_text():
+    with pytest.raises(TriageError, match="right after 'normalize'"):
+        Triager(TriageConfig(steps=["normalize", "language", "redact", "encode"]))

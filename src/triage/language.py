@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 UNDETERMINED = "und"
 
-_STRIP = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[#@]\w+|\d+", re.UNICODE)
+#: URLs, e-mails, handles, digits and PII placeholders (``<EMAIL_1>``) say nothing about the language.
+_STRIP = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[#@]\w+|\d+|<[A-Z][A-Z_]+_\d+>", re.UNICODE)
 
 #: Script each language is written in, for the languages where a script mismatch is a sure error.
 _SCRIPTS: dict[str, str] = {

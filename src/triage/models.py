@@ -72,7 +72,17 @@ def verify_manifest(directory: str | Path) -> dict[str, Any]:
             f"{directory} has no {MANIFEST}: it was not saved by triage, refusing to load it"
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    for name, expected in manifest.get("files", {}).items():
+    listed = manifest.get("files", {})
+    for file in directory.rglob("*"):
+        name = file.relative_to(directory).as_posix()
+        if file.is_file() and name not in listed and file.suffix.lower() not in SAFE_SUFFIXES | {""}:
+            raise ModelIntegrityError(
+                f"{file}: a file triage did not write ({file.suffix}) sits in the model directory; "
+                "remove it or re-save the model"
+            )
+    for name, expected in listed.items():
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ModelIntegrityError(f"{path}: manifest entry {name!r} points outside the model directory")
         file = directory / name
         if Path(name).suffix.lower() not in SAFE_SUFFIXES:
             raise ModelIntegrityError(

@@ -186,6 +186,13 @@ class Triager:
         unknown = [s for s in self.config.steps if s not in known]
         if unknown:
             raise TriageError(f"unknown pipeline steps {unknown}; available here: {known}")
+        steps = self.config.steps
+        if "redact" in steps:
+            readers = [s for s in steps[: steps.index("redact")] if s != "normalize"]
+            if readers:
+                raise TriageError(
+                    f"'redact' must run right after 'normalize', before {readers} read the raw text"
+                )
         self._steps: list[Step] | None = None
 
     @property
