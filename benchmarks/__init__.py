@@ -16,6 +16,7 @@ TASKS: dict[str, str] = {
     "classification": "benchmarks.classification",
     "summarise": "benchmarks.summarize",
     "translate": "benchmarks.translate",
+    "sentiment": "benchmarks.sentiment",
 }
 
 __all__ = ["TASKS"]

@@ -187,6 +187,19 @@ class Cue(BaseModel):
     start: int
     end: int
     message_index: int | None = None
+    source: Literal["subject", "body", "message"] | None = Field(
+        None, description="Ticket part the span is in (offsets index that part's normalised text)."
+    )
+
+
+class MessageSentiment(BaseModel):
+    """Sentiment of one customer part of a ticket: the body (``message_index`` None) or a thread message."""
+
+    message_index: int | None = None
+    source: Literal["subject", "body", "message"] = "message"
+    label: Literal["negative", "neutral", "positive"]
+    score: float
+    confidence: float
 
 
 class SentimentResult(BaseModel):
@@ -197,6 +210,16 @@ class SentimentResult(BaseModel):
     confidence: float
     cues: list[Cue] = Field(default_factory=list)
     trajectory: list[float] = Field(default_factory=list)
+    messages: list[MessageSentiment] = Field(
+        default_factory=list, description="Sentiment of each customer part of a thread (body, then messages)."
+    )
+    trend: Literal["worsening", "stable", "improving"] | None = Field(
+        None, description="Direction of the trajectory (None with fewer than two customer parts)."
+    )
+    escalation_risk: float | None = Field(
+        None, description="0-1 chance-like score that the customer escalates (negativity, cues, trend)."
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 SummarySource = Literal["subject", "body", "message"]

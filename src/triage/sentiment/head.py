@@ -1,0 +1,381 @@
+"""The sentiment head: a calibrated :class:`~triage.classify.TicketClassifier` on the shared multilingual
+embedding, blended with a small character/word TF-IDF head for the languages that head was trained on.
+
+Why two heads: on UMSAB the frozen-embedding head carries sentiment to languages it never saw (leave-one-
+language-out), while the TF-IDF head adds +1-2 macro-F1 on the training languages (emoji, slang, negation
+words) but hurts on unseen ones. So the blend is gated by language: the lexical head only votes for texts
+whose
+detected language is one it was trained on. The blend weight and a final temperature are chosen on
+out-of-fold predictions (k-fold cross-validation), never on the test set.
+
+Saved as a directory: ``config.json``, ``embedding/`` (a TicketClassifier directory), ``lexical.npz`` +
+``lexical_vocab.json``, ``metrics.json``, ``MODEL_CARD.md`` and a sha256 ``manifest.json``; no pickle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.classify import TicketClassifier, fit_temperature
+from triage.classify.calibration import softmax
+from triage.errors import InputError, NotFittedError
+from triage.sentiment.data import LABELS
+
+FORMAT_VERSION = 1
+HEAD_TYPE = "SentimentHead"
+
+_CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "lowercase": True}
+_WORD = {
+    "analyzer": "word",
+    "ngram_range": (1, 2),
+    "sublinear_tf": True,
+    "lowercase": True,
+    "token_pattern": r"(?u)\b\w+\b|[^\w\s]",
+}
+
+
+class LexicalHead:
+    """Logistic regression on character 2-5-grams and word 1-2-grams (TF-IDF), saved as JSON + npz.
+
+    Args:
+        C: inverse regularisation.
+        char_features / word_features: vocabulary sizes kept (most frequent n-grams).
+        max_iter: solver iterations.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 3.0,
+        char_features: int = 50_000,
+        word_features: int = 20_000,
+        max_iter: int = 3000,
+    ) -> None:
+        self.C = C
+        self.char_features = char_features
+        self.word_features = word_features
+        self.max_iter = max_iter
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> LexicalHead:
+        """Fit vocabularies and weights; returns ``self``."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        texts = list(texts)
+        self.char_ = TfidfVectorizer(
+            min_df=2, max_features=self.char_features, dtype=np.float32, **_CHAR
+        ).fit(texts)
+        self.word_ = TfidfVectorizer(
+            min_df=2, max_features=self.word_features, dtype=np.float32, **_WORD
+        ).fit(texts)
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(self._design(texts), np.asarray(labels))
+        if list(lr.classes_) != list(range(len(LABELS))):
+            raise InputError(f"training labels must cover 0..{len(LABELS) - 1}, got {list(lr.classes_)}")
+        self.coef_ = lr.coef_.astype(np.float32)
+        self.intercept_ = lr.intercept_.astype(np.float32)
+        return self
+
+    def _design(self, texts: Sequence[str]) -> Any:
+        from scipy import sparse
+
+        return sparse.hstack([self.char_.transform(texts), self.word_.transform(texts)], format="csr")
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Logits, shape (n, 3)."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("LexicalHead is not fitted: call fit() or load()")
+        if not len(texts):
+            return np.zeros((0, len(LABELS)))
+        return np.asarray(self._design(list(texts)) @ self.coef_.T, dtype=np.float64) + self.intercept_
+
+    def save(self, directory: Path) -> None:
+        """Write ``lexical.npz`` (weights, idf) and ``lexical_vocab.json`` into ``directory``."""
+        vocab = {
+            "char": {t: int(i) for t, i in self.char_.vocabulary_.items()},
+            "word": {t: int(i) for t, i in self.word_.vocabulary_.items()},
+            "params": {"C": self.C, "char_features": self.char_features, "word_features": self.word_features},
+        }
+        (directory / "lexical_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        np.savez_compressed(
+            directory / "lexical.npz",
+            coef=self.coef_.astype(np.float16),
+            intercept=self.intercept_,
+            idf_char=self.char_.idf_.astype(np.float32),
+            idf_word=self.word_.idf_.astype(np.float32),
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalHead:
+        """Read what :meth:`save` wrote (the caller checks the manifest)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vocab = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
+        weights = np.load(directory / "lexical.npz", allow_pickle=False)
+        head = cls(**vocab.get("params", {}))
+        for name, spec, key in (("char_", _CHAR, "char"), ("word_", _WORD, "word")):
+            vec = TfidfVectorizer(dtype=np.float32, vocabulary=vocab[key], **spec)
+            vec.vocabulary_ = vocab[key]
+            vec.idf_ = weights[f"idf_{key}"].astype(np.float64)
+            setattr(head, name, vec)
+        head.coef_ = weights["coef"].astype(np.float32)
+        head.intercept_ = weights["intercept"].astype(np.float32)
+        return head
+
+
+def _per_language_macro_f1(y: np.ndarray, pred: np.ndarray, languages: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(
+        np.mean(
+            [
+                f1_score(y[languages == lang], pred[languages == lang], average="macro")
+                for lang in np.unique(languages)
+            ]
+        )
+    )
+
+
+class SentimentHead:
+    """Three-way sentiment (negative / neutral / positive) over precomputed embeddings (+ texts).
+
+    Args:
+        C: regularisation grid for the embedding head (chosen by TicketClassifier on held-out data).
+        lexical: also train the TF-IDF head and blend it in for its training languages.
+        lexical_C: regularisation of the TF-IDF head.
+        folds: cross-validation folds used to choose the blend weight and the temperature.
+        weights: candidate blend weights of the embedding head (the rest goes to the lexical head).
+        random_state: seed for the folds.
+        progress: show progress bars.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
+        lexical: bool = True,
+        lexical_C: float = 3.0,
+        folds: int = 5,
+        weights: Sequence[float] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0),
+        random_state: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.C = tuple(C)
+        self.lexical = lexical
+        self.lexical_C = lexical_C
+        self.folds = folds
+        self.weights = tuple(weights)
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ fit
+    def _embedding_head(self, C: float | Sequence[float]) -> TicketClassifier:
+        return TicketClassifier(
+            features="embedding",
+            C=C,
+            class_weight="balanced",
+            calibrate=True,
+            memory_per_class=0,
+            evidence_examples=0,
+            random_state=self.random_state,
+        )
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int | str],
+        *,
+        embeddings: np.ndarray,
+        languages: Sequence[str],
+    ) -> SentimentHead:
+        """Train on texts with their embeddings and languages; labels are 0/1/2 or the label names."""
+        started = time.perf_counter()
+        texts = list(texts)
+        y = np.array([LABELS.index(v) if isinstance(v, str) else int(v) for v in labels], dtype=np.int64)
+        emb = np.asarray(embeddings, dtype=np.float32)
+        langs = np.asarray(list(languages))
+        if not (len(texts) == len(y) == len(emb) == len(langs)):
+            raise InputError(
+                f"{len(texts)} texts, {len(y)} labels, {len(emb)} embeddings, {len(langs)} languages"
+            )
+        names = [LABELS[i] for i in y]
+        # 1. embedding head: C and its temperature chosen by TicketClassifier on its held-out split
+        self.embedding_ = self._embedding_head(self.C).fit(texts, names, embeddings=emb)
+        if [str(c) for c in self.embedding_.classes_] != sorted(LABELS):
+            raise InputError(f"training data must hold all of {LABELS}")
+        self._order = [list(self.embedding_.classes_).index(lab) for lab in LABELS]
+        # 2. out-of-fold probabilities of both heads -> blend weight and temperature
+        from sklearn.model_selection import StratifiedKFold
+
+        strata = np.array([f"{lang}:{label}" for lang, label in zip(langs, y, strict=True)])
+        skf = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.random_state)
+        oof_e = np.zeros((len(y), 3))
+        oof_l = np.zeros((len(y), 3))
+        splits = list(skf.split(np.zeros(len(y)), strata))
+        if self.progress:
+            from tqdm import tqdm
+
+            splits = tqdm(splits, desc="cross-validate sentiment heads", unit="fold")
+        for tr, va in splits:
+            head = self._embedding_head(float(self.embedding_.C_)).fit(
+                [texts[i] for i in tr], [names[i] for i in tr], embeddings=emb[tr]
+            )
+            oof_e[va] = softmax(head.decision_function(emb[va])[:, self._order], head.temperature_)
+            if self.lexical:
+                lex = LexicalHead(C=self.lexical_C).fit([texts[i] for i in tr], y[tr])
+                oof_l[va] = softmax(lex.decision_function([texts[i] for i in va]))
+        candidates = self.weights if self.lexical else (1.0,)
+        scores = {
+            w: _per_language_macro_f1(y, (w * oof_e + (1 - w) * oof_l).argmax(1), langs) for w in candidates
+        }
+        self.weight_ = float(max(candidates, key=lambda w: (round(scores[w], 4), w)))
+        blend = self.weight_ * oof_e + (1 - self.weight_) * oof_l
+        self.temperature_ = float(fit_temperature(np.log(np.clip(blend, 1e-9, 1)), y))
+        emb_only = _per_language_macro_f1(y, oof_e.argmax(1), langs)
+        # 3. lexical head on all data
+        self.lexical_ = LexicalHead(C=self.lexical_C).fit(texts, y) if self.lexical else None
+        self.lexical_languages_ = sorted(set(langs.tolist())) if self.lexical else []
+        self.cv_ = {
+            "folds": self.folds,
+            "macro_f1_avg_languages_embedding_only": round(emb_only, 5),
+            "macro_f1_avg_languages_by_weight": {str(w): round(s, 5) for w, s in scores.items()},
+            "weight": self.weight_,
+            "temperature": self.temperature_,
+        }
+        self.train_info_ = {
+            "n_examples": int(len(y)),
+            "languages": {str(k): int(v) for k, v in zip(*np.unique(langs, return_counts=True), strict=True)},
+            "label_counts": {LABELS[k]: int((y == k).sum()) for k in range(3)},
+            "embedding_C": float(self.embedding_.C_),
+            "fit_seconds": round(time.perf_counter() - started, 1),
+            "trained_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _check(self) -> None:
+        if not hasattr(self, "embedding_"):
+            raise NotFittedError("SentimentHead is not fitted: call fit() or SentimentHead.load(dir)")
+
+    def predict_proba(
+        self, texts: Sequence[str], *, embeddings: np.ndarray, languages: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Calibrated probabilities, columns in :data:`LABELS` order (negative, neutral, positive).
+
+        ``languages``: ISO codes per text (e.g. the detected language); the lexical head votes only for
+        languages it was trained on. ``None`` means "unknown": the embedding head alone.
+        """
+        self._check()
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim == 1:
+            emb = emb[None, :]
+        texts = list(texts)
+        if len(texts) != len(emb):
+            raise InputError(f"{len(texts)} texts but {len(emb)} embeddings")
+        if not len(texts):
+            return np.zeros((0, 3))
+        p_emb = softmax(self.embedding_.decision_function(emb)[:, self._order], self.embedding_.temperature_)
+        blend = p_emb.copy()
+        if self.lexical_ is not None and languages is not None and self.weight_ < 1.0:
+            known = set(self.lexical_languages_)
+            idx = [i for i, lang in enumerate(languages) if lang in known]
+            if idx:
+                p_lex = softmax(self.lexical_.decision_function([texts[i] for i in idx]))
+                blend[idx] = self.weight_ * p_emb[idx] + (1 - self.weight_) * p_lex
+        return softmax(np.log(np.clip(blend, 1e-9, 1)), self.temperature_)
+
+    # ------------------------------------------------------------------ persistence
+    def save(
+        self, directory: str | Path, *, metrics: dict[str, Any] | None = None, card: str | None = None
+    ) -> Path:
+        """Write the head to ``directory`` (swapped in atomically), with a sha256 manifest."""
+        from triage.models import write_manifest
+
+        self._check()
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self.embedding_.save(tmp / "embedding")
+            if self.lexical_ is not None:
+                self.lexical_.save(tmp)
+            config = {
+                "type": HEAD_TYPE,
+                "format_version": FORMAT_VERSION,
+                "labels": list(LABELS),
+                "encoder": {"name": self.embedding_.encoder_name_, "dim": self.embedding_.embedding_dim_},
+                "weight": self.weight_,
+                "temperature": self.temperature_,
+                "lexical_languages": self.lexical_languages_,
+                "params": {
+                    "C": list(self.C),
+                    "lexical": self.lexical,
+                    "lexical_C": self.lexical_C,
+                    "folds": self.folds,
+                    "weights": list(self.weights),
+                    "random_state": self.random_state,
+                },
+                "cv": self.cv_,
+                "train": self.train_info_,
+            }
+            (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+            if metrics is not None:
+                (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+            if card is not None:
+                (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+            write_manifest(tmp, {"type": HEAD_TYPE, "encoder": config["encoder"]})
+            old = None
+            if directory.exists():
+                old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+                os.replace(directory, old)
+            os.replace(tmp, directory)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, *, encoder: Any = None) -> SentimentHead:
+        """Load a saved head (a directory or a bundled name such as ``"sentiment"``); hashes are checked."""
+        from triage.models import resolve_model_dir, verify_manifest
+
+        directory = resolve_model_dir(directory)
+        verify_manifest(directory)
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        if config.get("type") != HEAD_TYPE:
+            raise InputError(f"{directory} holds a {config.get('type')!r}, not a {HEAD_TYPE}")
+        if config.get("format_version", 0) > FORMAT_VERSION:
+            raise InputError(
+                f"{directory} was saved by a newer triage (format {config['format_version']}): upgrade"
+            )
+        params = dict(config["params"])
+        head = cls(**params)
+        head.embedding_ = TicketClassifier.load(directory / "embedding", encoder=encoder)
+        head._order = [list(head.embedding_.classes_).index(lab) for lab in LABELS]
+        head.weight_ = float(config["weight"])
+        head.temperature_ = float(config["temperature"])
+        head.lexical_languages_ = list(config.get("lexical_languages", []))
+        head.lexical_ = LexicalHead.load(directory) if (directory / "lexical.npz").exists() else None
+        head.cv_ = config.get("cv", {})
+        head.train_info_ = config.get("train", {})
+        metrics = directory / "metrics.json"
+        head.metrics_ = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else {}
+        head.directory_ = directory
+        return head
+
+    @property
+    def encoder_name(self) -> str:
+        """Name of the encoder the embeddings must come from."""
+        self._check()
+        return str(self.embedding_.encoder_name_)
