@@ -286,3 +286,26 @@ def test_save_replaces_existing_model_atomically(tmp_path):
     TicketClassifier(C=1.0).fit(X2, y2).save(first)
     assert len(TicketClassifier.load(first).classes_) == 5
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folders left
+
+
+def test_tune_thresholds_learns_to_abstain_on_out_of_scope_rows(tmp_path):
+    X, y = make_embeddings(n=400, k=3, dim=16, spread=0.4, seed=1)
+    clf = TicketClassifier(C=10.0).fit(X[:300], y[:300])
+    # out of scope: blends of two tickets of different classes (between the known topics)
+    a_idx = [i for i in range(300) if y[i] == "class_0"][:100]
+    b_idx = [i for i in range(300) if y[i] == "class_1"][:100]
+    n = min(len(a_idx), len(b_idx))
+    oos = (X[a_idx[:n]] + X[b_idx[:n]]).astype(np.float32)
+    oos /= np.linalg.norm(oos, axis=1, keepdims=True)
+    X_val = np.concatenate([X[300:], oos])
+    y_val = list(y[300:]) + [None] * n
+    summary = clf.tune_thresholds(X_val, y_val, target_precision=0.95)
+    assert summary["out_of_scope"] == n and summary["target_reached"]
+    assert summary["precision"] >= 0.95
+    preds = clf.predictions(X_val)
+    accepted = [p.label == t for p, t in zip(preds, y_val, strict=True) if not p.abstained]
+    assert np.mean(accepted) >= 0.95
+    assert np.mean([not p.abstained for p in clf.predictions(oos)]) <= 0.2  # out of scope: mostly abstained
+    assert np.mean([not p.abstained for p in preds[: len(y_val) - n]]) >= 0.3  # in scope: many still routed
+    card = (clf.save(tmp_path / "m") / "MODEL_CARD.md").read_text()
+    assert "**in use**" in card and f"{n} out of scope" in card

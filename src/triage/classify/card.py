@@ -30,25 +30,35 @@ def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
         f"C = {model.C_} (chosen on held-out macro-F1)",
         f"- held-out data: {m.get('heldout')} ({m.get('n_heldout')} examples)",
         f"- held-out accuracy {_pct(m['accuracy'])}, macro-F1 {_pct(m['macro_f1'])}",
-        f"- calibration: temperature {m['temperature']:.3f}; expected calibration error "
+        f"- calibration on held-out data: temperature {m['temperature']:.3f}; expected calibration error "
         f"{m['ece_before']:.4f} before, {m['ece_after']:.4f} after",
-        f"- abstain threshold {m['abstain_threshold']:.4f} for precision {m['target_precision']:.2f}: "
-        f"coverage {_pct(m['coverage_at_target'])} at precision {_pct(m['precision_at_target'])}"
-        + (
-            "" if m.get("target_reached", True) else " (target NOT reached on held-out data: abstains on all)"
-        ),
-        f"- auto-route threshold {m['auto_route_threshold']:.4f} (precision {m['auto_route_precision']:.2f}):"
-        " "
-        f"coverage {_pct(m['auto_route_coverage'])}; between the two thresholds predictions are `suggest`",
     ]
     tuned = m.get("tuned_thresholds")
     if tuned:
-        lines.append(
-            f"- thresholds re-tuned on a separate validation set ({tuned['n']} rows, "
-            f"{tuned['out_of_scope']} out of scope): abstain {tuned['abstain_threshold']:.4f} (coverage "
-            f"{_pct(tuned['coverage'])}, precision {_pct(tuned['precision'])}), "
-            f"auto-route {tuned['auto_route_threshold']:.4f}"
-        )
+        lines += [
+            f"- **in use**: temperature and thresholds re-fitted on a separate calibration set ({tuned['n']} "
+            f"rows, {tuned['out_of_scope']} out of scope): temperature {tuned['temperature']:.3f}, ECE "
+            f"{tuned.get('ece', 0.0):.4f}",
+            f"- abstain threshold {tuned['abstain_threshold']:.4f} for precision "
+            f"{tuned['target_precision']:.2f}: coverage {_pct(tuned['coverage'])} at precision "
+            f"{_pct(tuned['precision'])} on the calibration set",
+            f"- auto-route threshold {tuned['auto_route_threshold']:.4f} (precision "
+            f"{tuned['auto_route_precision']:.2f}): coverage {_pct(tuned['auto_route_coverage'])}; between "
+            "the two thresholds predictions are `suggest`",
+        ]
+    else:
+        lines += [
+            f"- abstain threshold {m['abstain_threshold']:.4f} for precision {m['target_precision']:.2f}: "
+            f"coverage {_pct(m['coverage_at_target'])} at precision {_pct(m['precision_at_target'])}"
+            + (
+                ""
+                if m.get("target_reached", True)
+                else " (target NOT reached on held-out data: abstains on all)"
+            ),
+            f"- auto-route threshold {m['auto_route_threshold']:.4f} (precision "
+            f"{m['auto_route_precision']:.2f}): coverage {_pct(m['auto_route_coverage'])}; between the two "
+            "thresholds predictions are `suggest`",
+        ]
     for key in ("data", "split", "intended_use", "limitations"):
         if key in extra:
             lines += ["", f"## {key.replace('_', ' ').capitalize()}", "", str(extra[key])]

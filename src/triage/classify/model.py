@@ -561,21 +561,24 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.abstain_threshold_ = _round_down(abstain.threshold)
         self.auto_route_threshold_ = max(_round_down(auto.threshold), self.abstain_threshold_)
         accepted = conf >= self.abstain_threshold_
+        routed = conf >= self.auto_route_threshold_
+        inside_conf, inside_correct = conf[inside], correct[inside]
         summary = {
             "n": int(len(yi)),
             "out_of_scope": int((~inside).sum()),
             "temperature": float(self.temperature_),
+            "ece": expected_calibration_error(inside_conf, inside_correct) if inside.any() else 0.0,
+            "target_precision": float(self.target_precision),
             "abstain_threshold": self.abstain_threshold_,
-            "auto_route_threshold": self.auto_route_threshold_,
             "coverage": float(accepted.mean()),
             "precision": float(correct[accepted].mean()) if accepted.any() else 0.0,
             "target_reached": bool(abstain.achieved),
+            "auto_route_precision": float(max(self.auto_route_precision, self.target_precision)),
+            "auto_route_threshold": self.auto_route_threshold_,
+            "auto_route_coverage": float(routed.mean()),
         }
         if hasattr(self, "metrics_"):
-            self.metrics_["tuned_thresholds"] = summary
-            self.metrics_["abstain_threshold"] = self.abstain_threshold_
-            self.metrics_["auto_route_threshold"] = self.auto_route_threshold_
-            self.metrics_["temperature"] = self.temperature_
+            self.metrics_["tuned_thresholds"] = summary  # the held-out numbers above it stay as measured
         return summary
 
     def automation_level(self, score: float) -> Literal["auto_route", "suggest", "abstain"]:
@@ -705,6 +708,9 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a saved model is an ordinary folder
         try:
             arrays = {
                 "coef": self.coef_,
