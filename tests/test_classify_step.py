@@ -110,3 +110,17 @@ def test_default_heads_classify_sample_tickets_across_languages(encoder, sample_
     assert overall >= 0.6, dict(per_lang)
     for lang in ("de", "hu", "ru"):
         assert np.mean(per_lang[lang]) >= 0.4, (lang, per_lang[lang])
+
+
+def test_ticket_text_matches_the_pipeline_text(sample_tickets):
+    """Training reads tickets as the pipeline does, so a trained head sees the same text at run time."""
+    from triage.classify.data import ticket_text
+    from triage.pipeline import NormalizeStep, TicketState
+    from triage.schema import Ticket, TriageResult
+
+    step = NormalizeStep(TriageConfig(steps=["normalize"]))
+    for record in sample_tickets:
+        ticket = Ticket.model_validate(record)
+        state = TicketState(ticket=ticket, result=TriageResult(ticket_id="x"))
+        step.run([state])
+        assert ticket_text(ticket) == state.text, record.get("id")
