@@ -124,3 +124,22 @@ def test_ticket_text_matches_the_pipeline_text(sample_tickets):
         state = TicketState(ticket=ticket, result=TriageResult(ticket_id="x"))
         step.run([state])
         assert ticket_text(ticket) == state.text, record.get("id")
+
+
+@pytest.mark.slow
+def test_step_fills_tags_from_a_multilabel_head(tmp_path, encoder, queue_head):
+    from triage.classify import TicketTagger
+
+    texts, labels, _ = read_labelled(
+        str(DATA / "tickets_train.csv"), label_col="queue", text_cols=["subject", "body"]
+    )
+    emb = encoder.encode(texts)
+    tags = [[q] + (["money"] if q == "billing" else []) for q in labels]
+    tagger = TicketTagger(encoder=encoder, C=10.0, target_precision=0.8).fit(texts, tags, embeddings=emb)
+    head = tagger.save(tmp_path / "topics")
+    config = TriageConfig(
+        steps=STEPS, options={"classify": {"heads": {"category": str(queue_head), "topics": str(head)}}}
+    )
+    result = Triager(config, encoder=encoder)("I was charged twice for the same order, please refund me")
+    assert result.category.label == "billing"
+    assert "billing" in [t.label for t in result.tags["topics"]]

@@ -334,6 +334,9 @@ class TriageResult(BaseModel):
     category: Prediction | None = None
     priority: Prediction | None = None
     labels: dict[str, Prediction] = Field(default_factory=dict)
+    tags: dict[str, list[LabelScore]] = Field(
+        default_factory=dict, description="Multi-label heads: head name -> assigned tags with probabilities."
+    )
     sentiment: SentimentResult | None = None
     summary: Summary | None = None
     suggestions: list[Suggestion] = Field(default_factory=list)

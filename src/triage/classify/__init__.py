@@ -16,12 +16,15 @@ from triage.classify.calibration import (
 )
 from triage.classify.data import check_training_data
 from triage.classify.model import TicketClassifier
+from triage.classify.tags import TicketTagger, load_head
 
 __all__ = [
     "TicketClassifier",
+    "TicketTagger",
     "check_training_data",
     "expected_calibration_error",
     "fit_temperature",
+    "load_head",
     "precision_coverage_curve",
     "threshold_for_precision",
 ]

@@ -5,7 +5,8 @@ Configure heads in ``TriageConfig.options["classify"]``::
     {"heads": {"category": "bitext-category", "intent": "bitext-intent", "queue": "models/my-queue"}}
 
 A head named ``category`` fills ``result.category``, ``priority`` fills ``result.priority``, any other name
-fills ``result.labels[name]``. Values are bundled model names (``models/<name>``) or directories. Default: the
+fills ``result.labels[name]``; a multi-label :class:`~triage.classify.TicketTagger` head fills
+``result.tags[name]``. Values are bundled model names (``models/<name>``) or directories. Default: the
 bundled ``bitext-category`` head, plus ``bitext-intent`` where it is installed.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from triage.classify.model import TicketClassifier
+from triage.classify.tags import TicketTagger, load_head
 from triage.errors import ModelNotAvailableError, TriageError
 from triage.models import bundled_models
 
@@ -54,8 +56,8 @@ class ClassifyStep:
         self.top_k = int(options.get("top_k", 3))
         self.evidence = bool(options.get("evidence", True))
         encoder = triager.encoder
-        self.heads: dict[str, TicketClassifier] = {
-            str(head): TicketClassifier.load(model, encoder=encoder) for head, model in heads.items()
+        self.heads: dict[str, TicketClassifier | TicketTagger] = {
+            str(head): load_head(model, encoder=encoder) for head, model in heads.items()
         }
 
     def run(self, states: list[Any]) -> None:
@@ -70,6 +72,10 @@ class ClassifyStep:
         emb = np.stack([s.embedding for s in states]).astype(np.float32)
         texts = [s.text for s in states]
         for head, model in self.heads.items():
+            if isinstance(model, TicketTagger):
+                for state, tags in zip(states, model.predictions(texts, embeddings=emb), strict=True):
+                    state.result.tags[head] = tags
+                continue
             preds = model.predictions(texts, embeddings=emb, top_k=self.top_k, evidence=self.evidence)
             for state, pred in zip(states, preds, strict=True):
                 if head == "category":

@@ -1,0 +1,290 @@
+"""``TicketTagger``: multi-label tags (one-vs-rest), each tag with its own calibrated threshold.
+
+A ticket can carry several tags (``vip``, ``legal``, ``bug``...). One logistic regression per tag on the
+standardised embedding; each tag's scores are recalibrated (Platt scaling on held-out logits) and its
+threshold is the lowest one reaching ``target_precision`` on held-out data (tags that never reach it
+keep threshold 1.0 + 1e-9, i.e. are never assigned, and say so in ``metrics_``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from triage.classify.calibration import threshold_for_precision
+from triage.classify.data import as_texts
+from triage.classify.model import _default_encoder_name
+from triage.encoders import Encoder
+from triage.errors import EncoderMismatchError, InputError, NotFittedError
+from triage.schema import LabelScore
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.npz"
+
+
+def _as_tag_lists(y: Sequence[Any], row_ids: Sequence[Any]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for rid, item in zip(row_ids, y, strict=True):
+        if item is None:
+            tags: list[str] = []
+        elif isinstance(item, str):
+            tags = [t.strip() for t in item.replace(";", ",").split(",") if t.strip()]
+        elif isinstance(item, list | tuple | set):
+            tags = [str(t).strip() for t in item if str(t).strip()]
+        else:
+            raise InputError(
+                f"row {rid}: tags must be a list or a comma-separated string, got {type(item).__name__}"
+            )
+        out.append(sorted(set(tags)))
+    return out
+
+
+class TicketTagger(BaseEstimator):
+    """Multi-label ticket tagger over the shared encoder (one-vs-rest logistic regression).
+
+    Args:
+        encoder: encoder name or instance (as for :class:`~triage.classify.TicketClassifier`).
+        C: inverse regularisation of each tag's logistic regression.
+        validation_size: held-out fraction for calibration and per-tag thresholds.
+        target_precision: precision each tag's threshold is chosen for on held-out data.
+        min_examples: tags with fewer positive examples are refused (named in the error).
+        random_state: seed of the split.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoder: str | Encoder = "default",
+        C: float = 10.0,
+        validation_size: float = 0.25,
+        target_precision: float = 0.9,
+        min_examples: int = 4,
+        random_state: int | None = 0,
+    ) -> None:
+        self.encoder = encoder
+        self.C = C
+        self.validation_size = validation_size
+        self.target_precision = target_precision
+        self.min_examples = min_examples
+        self.random_state = random_state
+
+    def _embeddings(self, X: Any, embeddings: np.ndarray | None) -> np.ndarray:
+        texts = as_texts(X)
+        if texts is None:
+            emb = np.asarray(X, dtype=np.float32)
+        elif embeddings is not None:
+            emb = np.asarray(embeddings, dtype=np.float32)
+            if len(emb) != len(texts):
+                raise InputError(f"{len(texts)} texts but {len(emb)} embeddings")
+        else:
+            if not hasattr(self, "_encoder_obj"):
+                if isinstance(self.encoder, str):
+                    from triage.encoders import get_encoder
+
+                    self._encoder_obj = get_encoder(self.encoder)
+                else:
+                    self._encoder_obj = self.encoder
+            emb = self._encoder_obj.encode(texts, kind="query")
+        return emb[None, :] if emb.ndim == 1 else emb
+
+    def fit(
+        self,
+        X: Any,
+        y: Sequence[Any],
+        *,
+        embeddings: np.ndarray | None = None,
+        row_ids: Sequence[Any] | None = None,
+    ) -> TicketTagger:
+        """Train on inputs ``X`` and tag lists ``y`` (lists, or comma-separated strings; empty = no tag)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import train_test_split
+
+        emb = self._embeddings(X, embeddings)
+        ids = list(row_ids) if row_ids is not None else list(range(len(emb)))
+        if len(y) != len(emb):
+            raise InputError(f"mismatched lengths: {len(emb)} inputs but {len(y)} tag lists")
+        tag_lists = _as_tag_lists(y, ids)
+        tags = sorted({t for row in tag_lists for t in row})
+        if not tags:
+            raise InputError("no tags in the training data: every row's tag list is empty")
+        Y = np.array([[t in row for t in tags] for row in tag_lists], dtype=bool)
+        counts = Y.sum(axis=0)
+        rare = [f"{t!r} ({int(c)})" for t, c in zip(tags, counts, strict=True) if c < self.min_examples]
+        if rare:
+            raise InputError(
+                f"tags with fewer than {self.min_examples} examples: {', '.join(rare)}; "
+                "add examples or drop them"
+            )
+        always = [t for t, c in zip(tags, counts, strict=True) if c == len(emb)]
+        if always:
+            raise InputError(f"tags {always} are on every row: a tag needs rows without it too")
+        self.tags_ = np.array(tags, dtype=object)
+        self.embedding_dim_ = int(emb.shape[1])
+        self.encoder_name_ = (
+            _default_encoder_name(self.encoder) if isinstance(self.encoder, str) else None
+        ) or getattr(self.encoder, "name", str(self.encoder))
+        self.emb_mean_ = emb.mean(axis=0).astype(np.float32)
+        self.emb_scale_ = np.maximum(emb.std(axis=0), 1e-6).astype(np.float32)
+        Z = self._features(emb)
+        idx = np.arange(len(emb))
+        tr, va = train_test_split(idx, test_size=self.validation_size, random_state=self.random_state)
+        coef = np.zeros((len(tags), Z.shape[1]), dtype=np.float32)
+        intercept = np.zeros(len(tags), dtype=np.float32)
+        self.platt_ = np.zeros((len(tags), 2), dtype=np.float32)
+        self.thresholds_ = np.ones(len(tags), dtype=np.float32)
+        per_tag: dict[str, dict[str, float]] = {}
+        for j, tag in enumerate(tags):
+            held = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(Z[tr], Y[tr, j])
+            s_va = held.decision_function(Z[va])
+            if Y[va, j].any() and not Y[va, j].all():
+                platt = LogisticRegression(C=1e4, max_iter=1000).fit(s_va[:, None], Y[va, j])
+                a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+            else:
+                a, b = 1.0, 0.0
+            p_va = 1.0 / (1.0 + np.exp(-(a * s_va + b)))
+            choice = threshold_for_precision(p_va, Y[va, j], self.target_precision)
+            threshold = choice.threshold if choice.achieved else 1.0 + 1e-9
+            full = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000).fit(Z, Y[:, j])
+            coef[j], intercept[j] = full.coef_[0], full.intercept_[0]
+            self.platt_[j] = (a, b)
+            self.thresholds_[j] = max(threshold, 0.5) if choice.achieved else threshold
+            assigned = p_va >= self.thresholds_[j]
+            per_tag[tag] = {
+                "examples": int(counts[j]),
+                "threshold": float(self.thresholds_[j]),
+                "heldout_precision": float(Y[va, j][assigned].mean()) if assigned.any() else 0.0,
+                "heldout_recall": float(assigned[Y[va, j]].mean()) if Y[va, j].any() else 0.0,
+                "target_reached": bool(choice.achieved),
+            }
+        self.coef_, self.intercept_ = coef, intercept
+        self.metrics_ = {
+            "per_tag": per_tag,
+            "n_examples": len(emb),
+            "n_heldout": len(va),
+            "target_precision": self.target_precision,
+        }
+        self.trained_at_ = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        return self
+
+    def _features(self, emb: np.ndarray) -> np.ndarray:
+        if emb.shape[1] != self.embedding_dim_:
+            raise EncoderMismatchError(
+                f"embeddings have dimension {emb.shape[1]}, the tagger was trained on {self.embedding_dim_}"
+            )
+        return ((emb - self.emb_mean_) / self.emb_scale_) / np.sqrt(emb.shape[1])
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("this TicketTagger is not trained: call fit(texts, tag_lists) or load(dir)")
+
+    def predict_proba(self, X: Any, *, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probability of each tag, shape (n, n_tags), columns in ``tags_`` order."""
+        self._check_fitted()
+        s = self._features(self._embeddings(X, embeddings)) @ self.coef_.T + self.intercept_
+        return 1.0 / (1.0 + np.exp(-(self.platt_[:, 0] * s + self.platt_[:, 1])))
+
+    def predict(self, X: Any, *, embeddings: np.ndarray | None = None) -> list[list[str]]:
+        """The tags at or above their thresholds, per row (possibly none)."""
+        proba = self.predict_proba(X, embeddings=embeddings)
+        return [
+            [str(t) for t, on in zip(self.tags_, row >= self.thresholds_, strict=True) if on] for row in proba
+        ]
+
+    def predictions(self, X: Any, *, embeddings: np.ndarray | None = None) -> list[list[LabelScore]]:
+        """Assigned tags with their probabilities, most probable first."""
+        proba = self.predict_proba(X, embeddings=embeddings)
+        out = []
+        for row in proba:
+            on = np.flatnonzero(row >= self.thresholds_)
+            on = on[np.argsort(-row[on])]
+            out.append([LabelScore(label=str(self.tags_[j]), score=round(float(row[j]), 6)) for j in on])
+        return out
+
+    def save(self, directory: str | Path) -> Path:
+        """Write config.json, weights.npz, metrics.json and the sha256 manifest (no pickle)."""
+        from triage.models import write_manifest
+
+        self._check_fitted()
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            np.savez_compressed(
+                tmp / WEIGHTS_FILE,
+                coef=self.coef_,
+                intercept=self.intercept_,
+                platt=self.platt_,
+                thresholds=self.thresholds_,
+                emb_mean=self.emb_mean_,
+                emb_scale=self.emb_scale_,
+            )
+            params = {k: v for k, v in self.get_params().items() if k != "encoder"}
+            config = {
+                "type": "TicketTagger",
+                "format_version": 1,
+                "params": params,
+                "tags": list(map(str, self.tags_)),
+                "encoder": {"name": self.encoder_name_, "dim": self.embedding_dim_},
+                "trained_at": self.trained_at_,
+            }
+            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+            (tmp / "metrics.json").write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
+            write_manifest(tmp, {"type": "TicketTagger", "encoder": config["encoder"]})
+            if directory.exists():
+                shutil.rmtree(directory)
+            os.replace(tmp, directory)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, *, encoder: Encoder | None = None) -> TicketTagger:
+        """Load a saved tagger (manifest checked; a different encoder is an :class:`EncoderMismatchError`)."""
+        from triage.models import resolve_model_dir, verify_manifest
+
+        directory = resolve_model_dir(directory)
+        verify_manifest(directory)
+        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        if config.get("type") != "TicketTagger":
+            raise InputError(f"{directory} holds a {config.get('type')!r}, not a TicketTagger")
+        name, dim = config["encoder"]["name"], int(config["encoder"]["dim"])
+        if encoder is not None and (encoder.name != name or int(encoder.dim) != dim):
+            raise EncoderMismatchError(
+                f"{directory} was trained with encoder {name!r} ({dim}-d), "
+                f"not {encoder.name!r} ({encoder.dim}-d)"
+            )
+        model = cls(encoder=encoder if encoder is not None else name, **config["params"])
+        w = np.load(directory / WEIGHTS_FILE, allow_pickle=False)
+        model.coef_, model.intercept_, model.platt_ = w["coef"], w["intercept"], w["platt"]
+        model.thresholds_, model.emb_mean_, model.emb_scale_ = w["thresholds"], w["emb_mean"], w["emb_scale"]
+        model.tags_ = np.array(config["tags"], dtype=object)
+        model.embedding_dim_, model.encoder_name_ = dim, name
+        model.trained_at_ = config.get("trained_at", "")
+        metrics = directory / "metrics.json"
+        model.metrics_ = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else {}
+        return model
+
+
+def load_head(directory: str | Path, *, encoder: Encoder | None = None) -> Any:
+    """Load a saved head of either kind (:class:`TicketClassifier` or :class:`TicketTagger`)."""
+    from triage.classify.model import TicketClassifier
+    from triage.models import resolve_model_dir
+
+    path = resolve_model_dir(directory)
+    try:
+        kind = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8")).get("type")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} is not a saved triage head (no readable config.json): {exc}") from exc
+    if kind == "TicketTagger":
+        return TicketTagger.load(path, encoder=encoder)
+    return TicketClassifier.load(path, encoder=encoder)
