@@ -46,7 +46,7 @@ import numpy as np
 class HashEncoder:
     """Bag of words hashed into `dim` buckets, L2-normalised (a tiny, real lexical encoder)."""
 
-    def __init__(self, dim=256, name=None):
+    def __init__(self, dim=4096, name=None):
         self.dim = dim
         self.name = name or f"test/hash-{dim}"
 
@@ -237,10 +237,10 @@ def test_save_load_roundtrip_and_integrity(tmp_path, kb, hash_encoder):
 
 def test_encoder_mismatch_is_a_clear_error(tmp_path, kb):
     kb.save(tmp_path / "kb")
-    with pytest.raises(EncoderMismatchError, match="test/hash-256.*rebuild"):
+    with pytest.raises(EncoderMismatchError, match="test/hash-4096.*rebuild"):
         KnowledgeBase.load(tmp_path / "kb", HashEncoder(dim=128))  # noqa: F821
     with pytest.raises(EncoderMismatchError):
-        KnowledgeBase.load(tmp_path / "kb", HashEncoder(dim=256, name="other/encoder"))  # noqa: F821
+        KnowledgeBase.load(tmp_path / "kb", HashEncoder(dim=4096, name="other/encoder"))  # noqa: F821
     with pytest.raises(EncoderMismatchError, match="shape"):
         kb.search("x", embedding=np.ones(128, dtype=np.float32))
 

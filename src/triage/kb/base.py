@@ -118,7 +118,8 @@ class KnowledgeBase:
         chunk_chars: body passages are at most this long (long articles become several chunks).
         hnsw_threshold: chunks beyond which the vector index switches from exact search to HNSW.
         rrf_k: the RRF constant; ``bm25_weight``: weight of the BM25 ranking in the fusion.
-        title_kind: how titles are embedded: ``"query"`` (symmetric with questions) or ``"passage"``.
+        title_kind: how titles are embedded: ``"passage"`` (default; StackFAQ MAP of titles alone 0.905 vs
+            0.892 as ``"query"``) or ``"query"``.
         default_language: language of queries whose language is not given (BM25 stemming).
         center_languages: remove each language's embedding offset before comparing a query with passages in
             other languages (:mod:`triage.kb.crosslingual`; only for encoders with bundled centroids).
@@ -139,7 +140,7 @@ class KnowledgeBase:
         hnsw_threshold: int | None = 50_000,
         rrf_k: int = 60,
         bm25_weight: float = 1.0,
-        title_kind: Literal["query", "passage"] = "query",
+        title_kind: Literal["query", "passage"] = "passage",
         default_language: str = "en",
         center_languages: bool = True,
     ) -> None:
@@ -369,30 +370,39 @@ class KnowledgeBase:
         """e5 ``query:`` embeddings of ``queries`` (what :meth:`search` uses when no embedding is given)."""
         return self.encoder.encode(list(queries), kind="query", batch_size=batch_size)
 
-    def _article_order(self) -> tuple[list[str], np.ndarray]:
-        ids = list(self.articles)
-        position = {a: i for i, a in enumerate(ids)}
-        chunk_ids = np.fromiter(self.chunks, dtype=np.int64, count=len(self.chunks))
-        owner = np.array([position[self.chunks[int(c)].article_id] for c in chunk_ids], dtype=np.int64)
-        return ids, np.column_stack([chunk_ids, owner]) if len(chunk_ids) else np.zeros(
-            (0, 2), dtype=np.int64
-        )
-
     def _dense_article_scores(
         self, vector: np.ndarray, pool: int, offsets: dict[str, float]
     ) -> dict[str, float]:
-        """Best chunk score per article (language offsets removed when ``offsets`` is given)."""
+        """Dense score per candidate article.
+
+        Candidates are the articles of the ``pool`` nearest chunks; each is rescored over all its chunks: per
+        language version, the mean of its title's score and its best passage's score (whichever exist), and
+        the best version counts. Averaging title and passage evidence measured better than taking the best
+        single chunk (StackFAQ MAP 0.944 vs 0.900). Language offsets are removed first when given.
+        """
         assert self._dense is not None
-        scores, ids = self._dense.search(vector[None, :], pool)
+        _, ids = self._dense.search(vector[None, :], pool)
+        candidates = dict.fromkeys(self.chunks[int(c)].article_id for c in ids[0] if c >= 0)
+        chunk_ids = [cid for article in candidates for cid in self._by_article[article]]
+        if not chunk_ids:
+            return {}
+        sims = self._dense.reconstruct(chunk_ids) @ vector
+        title: dict[tuple[str, str], float] = {}
+        body: dict[tuple[str, str], float] = {}
+        for cid, sim in zip(chunk_ids, sims, strict=True):
+            chunk = self.chunks[cid]
+            score = float(sim) - (offsets.get(chunk.language, offsets["*"]) if offsets else 0.0)
+            key = (chunk.article_id, chunk.language)
+            if chunk.kind == "title":
+                title[key] = score
+            elif score > body.get(key, -np.inf):
+                body[key] = score
         best: dict[str, float] = {}
-        for score, cid in zip(scores[0], ids[0], strict=True):
-            if cid < 0:
-                continue
-            chunk = self.chunks[int(cid)]
-            if offsets:
-                score = score - offsets.get(chunk.language, offsets["*"])
-            if score > best.get(chunk.article_id, -np.inf):
-                best[chunk.article_id] = float(score)
+        for key in title.keys() | body.keys():
+            parts = [part[key] for part in (title, body) if key in part]
+            value = sum(parts) / len(parts)
+            if value > best.get(key[0], -np.inf):
+                best[key[0]] = value
         return best
 
     def _bm25_article_scores(self, text: str, language: str) -> dict[str, float]:

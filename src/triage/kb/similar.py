@@ -169,7 +169,8 @@ def detect_languages(texts: Sequence[str]) -> list[str | None]:
 
 @dataclass
 class DuplicatePair:
-    """Two tickets that look like duplicates; ``score`` is the CSLS (or cosine) that passed the threshold."""
+    """Two tickets that look like duplicates: ``score`` is the CSLS (or cosine) that passed the threshold,
+    ``cosine`` the cosine of their (language-neutralised, by default) embeddings."""
 
     a: str
     b: str
