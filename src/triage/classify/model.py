@@ -86,6 +86,15 @@ def _calibrated_nll(logits: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(proba[np.arange(len(y)), y], 1e-12))))
 
 
+def _snippet(text: str, limit: int = 300) -> str:
+    """At most ``limit`` characters of ``text``, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + " …"
+
+
 def _round_down(value: float) -> float:
     """Round a threshold down to :data:`SCORE_DECIMALS` so a reported score equal to it is accepted."""
     scale = 10**SCORE_DECIMALS
@@ -457,8 +466,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         keep_arr = np.array(keep, dtype=np.int64)
         self.memory_embeddings_ = emb[keep_arr].astype(np.float16)
         self.memory_labels_ = yi[keep_arr].astype(np.int32)
-        self.memory_texts_ = (
-            [texts[i] for i in keep] if texts is not None else [f"training row {i}" for i in keep]
+        self.memory_texts_ = (  # evidence snippets, not whole tickets
+            [_snippet(texts[i]) for i in keep] if texts is not None else [f"training row {i}" for i in keep]
         )
 
     def _heldout_metrics(self, y, pred, raw, cal, abstain, auto, folds, scores) -> dict[str, Any]:
