@@ -1,0 +1,263 @@
+"""Lexical cues for the structured summary, in the languages of the sample backlog (en de hu ru fr es pt it).
+
+Cue lists are small and readable on purpose: they nudge the ranking (a greeting is not a summary sentence,
+"I already restarted it" is what the customer *tried*), and the ranking still works for languages without
+cues. Facts (order and invoice numbers, dates, amounts, error codes, versions, product names) are found with
+regular expressions that do not depend on the language.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+
+def _words(*phrases: str) -> re.Pattern[str]:
+    """A case-insensitive pattern matching any phrase at word boundaries (``\\w`` is Unicode-aware)."""
+    alternatives = sorted({p.strip() for group in phrases for p in group.split("|") if p.strip()}, key=len)
+    body = "|".join(
+        re.escape(p).replace(r"\ ", r"\s+").replace(r"\*", r"\w*") for p in reversed(alternatives)
+    )
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+GREETING = _words(
+    "hi|hello|hey|hiya|dear|good morning|good afternoon|good evening|greetings|hi there|hello there",
+    "hallo|guten tag|guten morgen|sehr geehrte*|liebe|lieber|moin|servus|grüß gott",
+    "szia|sziasztok|helló|hello|tisztelt|kedves|jó napot|jó napot kívánok|üdv",
+    "здравствуйте|привет|добрый день|добрый вечер|доброе утро|уважаем*",
+    "bonjour|bonsoir|salut|madame|monsieur|cher|chère",
+    "hola|buenos días|buenas tardes|buenas|estimado|estimada|estimados",
+    "olá|oi|bom dia|boa tarde|boa noite|prezado|prezada|caro|cara",
+    "ciao|buongiorno|buonasera|gentile|salve",
+)
+THANKS = _words(
+    "thanks|thank you|thank u|thx|ty|cheers|regards|best regards|kind regards|best "
+    "wishes|best|sincerely|appreciate it",
+    "danke|vielen dank|danke schön|dankeschön|mfg|viele grüße|beste grüße|mit freundlichen grüßen|lg",
+    "köszönöm|köszi|köszönjük|üdvözlettel|tisztelettel|előre is köszönöm",
+    "спасибо|благодарю|с уважением|заранее спасибо",
+    "merci|merci beaucoup|cordialement|bien à vous|bonne journée",
+    "gracias|muchas gracias|saludos|un saludo|atentamente",
+    "obrigado|obrigada|atenciosamente|abraços|valeu",
+    "grazie|cordiali saluti|distinti saluti",
+)
+#: Service pleasantries that carry no content of their own.
+PLEASANTRY = _words(
+    "sorry to hear|we're sorry|we are sorry|so sorry|apologies for|apologize for|apologise for|sorry for the",
+    "happy to help|glad to help|here to help|thanks for reaching out|thank you for reaching out",
+    "thanks for contacting|thank you for contacting|thanks for getting in touch|hope this helps",
+    "let us know|have a great day|have a nice day|you're welcome|no problem|my pleasure",
+    "thanks for your patience|thank you for your patience|we appreciate your patience|thanks for waiting",
+    "es tut uns leid|gerne geschehen|sajnáljuk|elnézést|приносим извинения|извините",
+    "désolé|nous sommes désolés|lo sentimos|disculpa|lamentamos|desculpe",
+)
+PROBLEM = _words(
+    "not working|doesn't work|does not work|didn't work|won't|wont|can't|cannot|can not|couldn't|unable",
+    "error|issue|problem|broken|fail|fails|failed|failing|failure|crash|crashes|crashed|missing|wrong|bug",
+    "never arrived|hasn't arrived|has not arrived|not arrived|not received|haven't received|didn't receive",
+    "charged twice|double charged|overcharged|stuck|frozen|freezes|down|outage|not showing|not "
+    "loading|damaged",
+    "delayed|late|lost|locked|declined|rejected|stopped|keeps",
+    "funktioniert nicht|geht nicht|kann nicht|fehler|problem|kaputt|defekt|nicht angekommen|fehlt|falsch",
+    "nem működik|nem tudok|nem tudom|hiba|hibás|probléma|nem érkezett|elromlott|nem jön|nem megy|rossz",
+    "не работает|не могу|ошибка|проблема|не пришёл|не пришел|не пришла|сломал*|не получил*|не открывается",
+    "ne fonctionne pas|ne marche pas|impossible|erreur|problème|pas reçu|panne|bloqué|cassé",
+    "no funciona|no puedo|error|problema|no ha llegado|no llegó|roto|no recibí|bloqueado",
+    "não funciona|não consigo|erro|problema|não chegou|quebrado|não recebi|bloqueado",
+    "non funziona|errore|problema|non arrivato|rotto",
+)
+REQUEST = _words(
+    "please|pls|plz|could you|can you|would you|will you|i need|i want|i'd like|i would like|help "
+    "me|need help",
+    "how do i|how can i|how to|when will|where is|is it possible|refund|cancel|replace|replacement|fix",
+    "bitte|können sie|könnten sie|ich möchte|ich brauche|wie kann|wann|erstatten|stornieren",
+    "kérem|kérném|kérek|szeretném|szeretnék|segítsen|segítsenek|hogyan|mikor|visszatérítés|lemondani",
+    "пожалуйста|прошу|помогите|хочу|хотел*|как мне|когда|верните|отменить",
+    "s'il vous plaît|svp|pouvez-vous|pourriez-vous|je voudrais|j'aimerais|comment|quand|rembourser|annuler",
+    "por favor|puede|pueden|podrían|podría|quiero|necesito|quisiera|cómo|cuándo|reembolso|cancelar",
+    "pode|podem|poderiam|gostaria|preciso|quero|como|quando|reembolso|cancelar",
+    "per favore|potete|potreste|vorrei|ho bisogno|come posso|rimborso",
+)
+TRIED = _words(
+    "i tried|i've tried|i have tried|tried to|tried|already|i restarted|restarted|rebooted|reinstalled",
+    "re-installed|cleared|reset|re-paired|repaired|unpaired|updated|i checked|checked|i followed|followed",
+    "turned it off and on|logged out|signed out|changed my password|contacted|called|emailed",
+    "versucht|bereits|schon|neu gestartet|neu installiert|zurückgesetzt|gelöscht|aktualisiert",
+    "próbáltam|megpróbáltam|már|újraindítottam|újratelepítettem|töröltem|frissítettem",
+    "пробовал*|попробовал*|уже|перезагрузил*|переустановил*|очистил*|обновил*",
+    "j'ai essayé|essayé|déjà|redémarré|réinstallé|vidé|mis à jour",
+    "he intentado|intenté|probé|ya he|reinicié|reinstalé|borré|actualicé",
+    "tentei|já tentei|reiniciei|reinstalei|limpei|atualizei",
+    "ho provato|già|riavviato|reinstallato",
+)
+STATUS = _words(
+    "resolved|fixed|refunded|refund has been|we have sent|we've sent|has been|have been|will be|escalated",
+    "replaced|shipped|dispatched|cancelled|canceled|processed|issued|credited|reset your|closed",
+    "dm|direct message|send us|reach out|follow up|look into|looking into|investigate|forwarded|passed on",
+    "erledigt|behoben|erstattet|versendet|storniert|weitergeleitet",
+    "megoldva|javítva|visszatérítettük|elküldtük|továbbítottuk",
+    "решено|исправлено|возвращены|отправлен*|передали",
+    "résolu|corrigé|remboursé|envoyé|transmis",
+    "resuelto|solucionado|reembolsado|enviado|reenviado",
+    "resolvido|corrigido|reembolsado|enviado|encaminhado",
+)
+
+_HANDLE = re.compile(r"(?<![\w.])@\w{1,30}")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
+
+
+def clean_for_model(text: str) -> str:
+    """Drop @handles, URLs and e-mail addresses: they dominate short chat sentences for an encoder."""
+    text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    return " ".join(text.split())
+
+
+_LEADING_HANDLES = re.compile(r"^(?:\s*@\w{1,30}[:,]?)+\s*")
+_SIGNATURE = re.compile(r"\s+[\^*][A-Z]{1,4}\s*$")
+_TRAILING_URLS = re.compile(r"(?:\s*(?:https?://|www\.)\S+)+\s*$", re.IGNORECASE)
+
+
+def display_text(text: str) -> str:
+    """A sentence as a summary shows it: no leading @handles, trailing links or agent initials (``^AB``)."""
+    shown = _SIGNATURE.sub("", _LEADING_HANDLES.sub("", html.unescape(text)))
+    shown = _SIGNATURE.sub("", _TRAILING_URLS.sub("", shown))
+    shown = " ".join(shown.split())
+    return shown if content_words(shown) else " ".join(text.split())
+
+
+def content_words(text: str) -> list[str]:
+    """Word tokens of a cleaned text (Unicode letters and digits)."""
+    return _WORD.findall(text)
+
+
+def is_boilerplate(text: str) -> bool:
+    """A greeting, thanks or sign-off with (almost) nothing else in it: "Hi John,", "Thanks a lot!"."""
+    words = content_words(clean_for_model(text))
+    if not words:
+        return True
+    rest = THANKS.sub(" ", GREETING.sub(" ", clean_for_model(text)))
+    rest = PLEASANTRY.sub(" ", rest)
+    left = content_words(rest)
+    return len(left) <= 2 and len(left) < len(words)
+
+
+def cue_count(pattern: re.Pattern[str], text: str) -> int:
+    """How many times a cue pattern occurs in ``text``."""
+    return len(pattern.findall(text))
+
+
+@dataclass(frozen=True)
+class FactMatch:
+    """A fact found in a text: its kind, the matched text and its span."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+_NUM = r"\d{1,3}(?:[ \u00a0.,’']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_ID = r"[A-Z0-9][A-Z0-9-]{2,}\d|\d{3,}[A-Z0-9-]*"
+_FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(
+            r"\b(?P<id>\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}\.\s?\d{1,2}\.\s?\d{1,2}\.?"
+            r"|\d{1,2}\.?\s+(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni"
+            r"|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre"
+            r"|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre"
+            r"|noviembre|diciembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro"
+            r"|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+            r"[a-zéû]*\.?(?:\s+\d{4})?"
+            r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+            r"(?:,?\s+\d{4})?)(?!\d)"
+        ),
+    ),
+    (
+        "order_id",
+        re.compile(
+            r"(?i:order|bestellung|bestellnummer|auftrag|rendelés|rendelésszám|заказ|commande|pedido|encomenda"
+            r"|ordine|booking|buchung|reservation|tracking|sendung|shipment)"
+            r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
+            rf"(?P<id>{_ID})"
+        ),
+    ),
+    (
+        "invoice_id",
+        re.compile(
+            r"(?i:invoice|rechnung|rechnungsnummer|számla|számlaszám|сч[её]т|facture|factura|fatura|fattura"
+            r"|receipt|quittung)"
+            r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
+            rf"(?P<id>{_ID})"
+        ),
+    ),
+    (
+        "reference",
+        re.compile(
+            r"(?i:ticket|case|reference|ref\.?|account|konto|kundennummer|ügyfélszám|fiók|аккаунт|compte"
+            r"|cuenta|conta|contract|vertrag|szerződés|договор|confirmation)"
+            r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
+            rf"(?P<id>{_ID})"
+        ),
+    ),
+    ("reference", re.compile(r"(?<![\w&])#(?P<id>[A-Z0-9-]*\d[A-Z0-9-]*)\b")),
+    ("reference", re.compile(r"\b(?P<id>[A-Z]{2,5}-\d{3,}(?:-\d+)*)\b")),
+    (
+        "error_code",
+        re.compile(
+            r"\b(?P<id>0x[0-9A-Fa-f]{4,}|ERR_[A-Z_]{3,}|E[A-Z]?-?\d{3,5}"
+            r"|(?i:error|fehler|hiba|ошибка|erreur|código|code|codice|err)\s*(?i:code|kód|код)?\s*[:#]?\s*\d{2,5}"
+            r"|HTTP\s*[45]\d\d)\b"
+        ),
+    ),
+    (
+        "amount",
+        re.compile(
+            rf"(?P<id>(?:[$€£¥₽₹]|R\$|(?:USD|EUR|GBP|HUF|CHF|RUB|BRL|CAD|AUD|PLN)\s?)\s?(?:{_NUM})"
+            rf"|(?:{_NUM})\s?(?:[$€£¥₽₹]|(?:USD|EUR|GBP|HUF|CHF|RUB|BRL|CAD|AUD|PLN|Ft|руб\.?|рублей|euros?"
+            r"|dollars?|forint|reais)\b))"
+        ),
+    ),
+    (
+        "version",
+        re.compile(
+            r"(?<![\w.])(?P<id>v?\d{1,3}\.\d{1,3}(?:\.\d{1,4}){1,2}|v\d{1,3}(?:\.\d{1,3})?)(?!\w|\.\d)"
+        ),
+    ),
+    (
+        "product",
+        re.compile(
+            r"\b(?P<id>(?:[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*)(?:\s+(?:[A-Z][\w+-]*|\d+[A-Za-z]*))*"
+            r"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:[A-Z]{0,3}\d{1,4}[A-Za-z]{0,3}|Pro|Max|Plus|Ultra|Mini))\b"
+        ),
+    ),
+]
+
+
+def find_facts(text: str) -> list[FactMatch]:
+    """Order/invoice/reference numbers, error codes, dates, amounts, versions and product names in ``text``.
+
+    Overlapping matches are resolved in favour of the earlier pattern in the list (an order number is not
+    also reported as an amount or a version).
+    """
+    found: list[FactMatch] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _FACT_PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span("id")
+            value = text[start:end].strip(" .,;:")
+            if not value or len(value) < 2:
+                continue
+            end = start + len(text[start:end].rstrip(" .,;:"))
+            if any(start < e and s < end for s, e in taken):
+                continue
+            taken.append((start, end))
+            found.append(FactMatch(kind, value, start, end))
+    found.sort(key=lambda f: f.start)
+    return found

@@ -1,0 +1,98 @@
+"""The ``summarize`` pipeline step and helpers that turn a ticket into summariser parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from triage.normalize import normalize_text
+from triage.schema import Summary, Ticket
+from triage.summarize.extractive import Part, Weights
+
+if TYPE_CHECKING:  # pragma: no cover
+    from triage.pipeline import TicketState, Triager
+
+
+def ticket_parts(
+    ticket: Ticket, message_texts: Sequence[str] | None = None, *, normalize: bool = True
+) -> list[Part]:
+    """The parts of a ticket in reading order: subject, body, then each message with its role.
+
+    ``message_texts`` (the pipeline's normalised message texts) are used when given; otherwise each text is
+    normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``.
+    """
+
+    def clean(text: str | None) -> str:
+        if not text:
+            return ""
+        return normalize_text(text).text if normalize else text
+
+    parts = []
+    if ticket.subject and ticket.subject.strip():
+        parts.append(Part(clean(ticket.subject), "subject", "customer"))
+    if ticket.body and ticket.body.strip():
+        parts.append(Part(clean(ticket.body), "body", "customer"))
+    texts = list(message_texts) if message_texts is not None else [clean(m.text) for m in ticket.messages]
+    for index, (message, text) in enumerate(zip(ticket.messages, texts, strict=True)):
+        if text.strip():
+            parts.append(Part(text, "message", message.role, index))
+    return parts
+
+
+_EXTRACTIVE_OPTIONS = {"max_sentences", "max_words", "centrality", "kind", "max_candidates", "batch_size"}
+
+
+def build_summarizer(options: dict[str, Any], encoder: Any) -> Any:
+    """A :class:`~triage.summarize.Summarizer` from step options (see :class:`SummarizeStep`).
+
+    ``encoder`` may be a zero-argument callable returning the encoder; it is called only when needed.
+    """
+    from triage.summarize import Summarizer
+
+    unknown = set(options) - _EXTRACTIVE_OPTIONS - {"method", "model", "weights", "abstractive"}
+    if unknown:
+        raise ValueError(
+            f"unknown summarize options {sorted(unknown)}; known: "
+            f"{sorted(_EXTRACTIVE_OPTIONS | {'method', 'model', 'weights', 'abstractive'})}"
+        )
+    kwargs = {k: options[k] for k in _EXTRACTIVE_OPTIONS if k in options}
+    if "weights" in options:
+        kwargs["weights"] = Weights(**options["weights"])
+    if kwargs.get("centrality", "lexical") != "embedding":
+        encoder = None
+    elif callable(encoder) and not hasattr(encoder, "encode"):
+        encoder = encoder()
+    return Summarizer(
+        encoder=encoder,
+        method=options.get("method", "extractive"),
+        model=options.get("model"),
+        abstractive_options=options.get("abstractive"),
+        **kwargs,
+    )
+
+
+class SummarizeStep:
+    """Fill ``result.summary`` for a batch: extractive by default (one encoder call per batch).
+
+    Options (``TriageConfig.options["summarize"]``): ``max_sentences`` (3), ``max_words`` (60),
+    ``centrality`` ("lexical", default: no model; "embedding": e5 sentence embeddings, one encoder call per
+    batch; "none"), ``kind`` ("passage"), ``max_candidates`` (40),
+    ``weights`` (dict of :class:`~triage.summarize.extractive.Weights` fields), ``method``
+    ("extractive" | "abstractive"), ``model`` (a local seq2seq model directory for the abstractive backend)
+    and ``abstractive`` (dict of :class:`~triage.summarize.AbstractiveSummarizer` options).
+    """
+
+    name = "summarize"
+    requires: tuple[str, ...] = ("normalize",)
+
+    def __init__(self, triager: Triager) -> None:
+        options = dict(triager.config.options.get(self.name, {}))
+        self.summarizer = build_summarizer(options, lambda: triager.encoder)
+
+    def run(self, states: list[TicketState]) -> None:
+        parts = [ticket_parts(s.ticket, s.message_texts) for s in states]
+        summaries, notes = self.summarizer.summarize_parts_with_notes(parts)
+        for state, summary, note in zip(states, summaries, notes, strict=True):
+            state.result.summary = summary if summary.text else Summary(text="", method=summary.method)
+            if note:
+                state.result.warnings.append(note)
