@@ -30,6 +30,7 @@ SAFE_SUFFIXES = {
     ".index",
     ".png",
     ".model",
+    ".onnx",
 }
 #: The project's bundled models (trained heads that ship with triage).
 BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
