@@ -607,10 +607,15 @@ def scale_rows(ctx: Context) -> list[Row]:
     """Scale rows measured here (``KB_SCALE_LOCAL_SIZES``, default 100000; empty to skip) plus the saved
     1M / 2-core-pinned runs of ``python -m benchmarks.kb`` on a larger machine, when present."""
     sizes = os.environ.get("KB_SCALE_LOCAL_SIZES", "20000" if ctx.quick else "100000")
-    rows = [Row(**r) for r in scale_measure([int(x) for x in sizes.split(",") if x.strip()], log=ctx.log)]
+    load = os.getloadavg()[0]
+    rows = []
+    for r in scale_measure([int(x) for x in sizes.split(",") if x.strip()], log=ctx.log):
+        r["dataset"] += f" [this machine, load average {load:.0f}]"
+        rows.append(Row(**r))
     if not ctx.quick and SCALE_DEVICE_RESULTS.exists():  # 1M on a larger machine (see __main__ below)
         saved = json.loads(SCALE_DEVICE_RESULTS.read_text(encoding="utf-8"))
         for r in saved["rows"]:
+            r["dataset"] += " [larger machine, see notes]"
             r["notes"] = f"{r.get('notes', '')}; measured on {saved['machine']} ({saved['date']})"
             rows.append(Row(**r))
     return rows
