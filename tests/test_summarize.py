@@ -97,6 +97,9 @@ def test_split_sentences_bounds_huge_input():
     sentences = split_sentences(text, max_chars=400, max_sentences=50)
     assert len(sentences) == 50 and all(len(s.text) <= 400 for s in sentences)
     assert time.perf_counter() - start < 5
+    start = time.perf_counter()  # many rejected boundaries and joined lines: still linear time
+    assert split_sentences("x. " * 100_000 + "\n" + "abc\n" * 100_000)
+    assert time.perf_counter() - start < 10
     with pytest.raises(ValueError, match="max_chars"):
         split_sentences("x", max_chars=5)
 
@@ -233,7 +236,7 @@ def test_summarizer_validates_arguments_and_input():
 @pytest.mark.slow
 def test_embedding_centrality_encodes_a_whole_batch_in_one_call(encoder):
     counting = CountingEncoder(encoder)
-    summarizer = ExtractiveSummarizer(counting, max_sentences=2, max_words=40)
+    summarizer = ExtractiveSummarizer(counting, centrality="embedding", max_sentences=2, max_words=40)
     docs = [
         ticket_parts(Ticket(**THREAD)),
         [
@@ -323,3 +326,18 @@ def test_zscore_and_tfidf_helpers_are_safe_on_degenerate_input():
 
     assert np.all(_zscore(np.array([1.0, 1.0, 1.0])) == 0)
     assert _tfidf_matrix(["!!!", "???"]).shape[0] == 2
+
+
+def test_default_step_never_calls_the_encoder():
+    from triage.config import TriageConfig
+    from triage.pipeline import Triager
+
+    class NoEncoder:
+        name, dim = "none", 4
+
+        def encode(self, texts, *, kind="query", batch_size=32):
+            raise AssertionError("the default summarize step must not encode")
+
+    triager = Triager(TriageConfig(steps=["normalize", "summarize"]), encoder=NoEncoder())
+    result = triager(THREAD)
+    assert not result.errors and result.summary.status is not None

@@ -95,15 +95,20 @@ def _starts_sentence(rest: str) -> bool:
     return True  # digits, symbols, emoji, @handles
 
 
-def _split_line(line: str, offset: int) -> list[Sentence]:
-    """Split one logical line at sentence-ending punctuation."""
+def _split_line(line: str, offset: int, limit: int | None = None) -> list[Sentence]:
+    """Split one logical line at sentence-ending punctuation (at most ``limit`` cuts are looked for).
+
+    Every look-around is bounded (a window of a few dozen characters), so a 1 MB line costs linear time.
+    """
     pieces: list[Sentence] = []
     cuts: list[int] = []
     last = 0
     for match in _BOUNDARY.finditer(line):
+        if limit is not None and len(cuts) > limit:
+            break
         punct, _closing, space = match.group(1), match.group(2), match.group(3)
         end = match.end(2)
-        rest = line[match.end() :]
+        rest = line[match.end() : match.end() + 40]
         if not rest.strip():
             continue
         if punct == "." and not space:
@@ -114,13 +119,17 @@ def _split_line(line: str, offset: int) -> list[Sentence]:
                 continue
             if re.fullmatch(r"\d{1,4}\.", token) and (rest[:1].isdigit() or _next_word(rest) in MONTHS):
                 continue
-            if re.fullmatch(r"\d{1,2}\.|[a-zA-Z]\.", line[last : match.end(1)].strip()):
+            if match.end(1) - last <= 8 and re.fullmatch(
+                r"\d{1,2}\.|[a-zA-Z]\.", line[last : match.end(1)].strip()
+            ):
                 continue  # a list marker: "1. Restart it."
         if punct[0] in ".…" and not _starts_sentence(rest):
             continue
         cuts.append(end)
         last = end
     for match in _CJK_BOUNDARY.finditer(line):
+        if limit is not None and len(cuts) > 2 * limit + 2:
+            break
         cuts.append(match.end())
     start = 0
     for cut in sorted(set(cuts)):
@@ -144,27 +153,27 @@ def _logical_lines(text: str) -> list[tuple[str, int]]:
     for raw in text.split("\n"):
         lines.append((raw, pos))
         pos += len(raw) + 1
-    merged: list[tuple[str, int]] = []
+    spans: list[list[int]] = []  # [start, end) of each logical line; a joined line spans the newline
+    last_line = ""
     for raw, start in lines:
         stripped = raw.strip()
         if not stripped:
-            merged.append(("", start))
+            last_line = ""
             continue
-        if merged and merged[-1][0].strip():
-            prev, prev_start = merged[-1]
-            prev_s = prev.rstrip()
-            continues = (
-                prev_s[-1:] not in _TERMINALS + ":;"
-                and not _LIST_ITEM.match(raw)
-                and stripped[:1].isalpha()
-                and stripped[:1].islower()
-            )
-            if continues:
-                # Keep offsets exact: the joined line spans the newline (replaced by a space).
-                merged[-1] = (text[prev_start : start + len(raw)], prev_start)
-                continue
-        merged.append((raw, start))
-    return [(line, start) for line, start in merged if line.strip()]
+        continues = (
+            bool(spans)
+            and bool(last_line)
+            and last_line.rstrip()[-1:] not in _TERMINALS + ":;"
+            and not _LIST_ITEM.match(raw)
+            and stripped[:1].isalpha()
+            and stripped[:1].islower()
+        )
+        if continues:
+            spans[-1][1] = start + len(raw)
+        else:
+            spans.append([start, start + len(raw)])
+        last_line = raw
+    return [(text[a:b], a) for a, b in spans]
 
 
 def _cap(source: str, sentence: Sentence, max_chars: int) -> list[Sentence]:
@@ -205,7 +214,7 @@ def split_sentences(text: str, *, max_chars: int = 400, max_sentences: int | Non
         raise ValueError("max_chars must be at least 20")
     out: list[Sentence] = []
     for line, offset in _logical_lines(text):
-        for sentence in _split_line(line, offset):
+        for sentence in _split_line(line, offset, max_sentences):
             out.extend(_cap(text, sentence, max_chars))
             if max_sentences is not None and len(out) >= max_sentences:
                 return out[:max_sentences]

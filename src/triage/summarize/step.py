@@ -13,18 +13,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from triage.pipeline import TicketState, Triager
 
 
+#: Raw text kept per part before normalising: a summary reads the head of a huge body, not all of it.
+MAX_PART_CHARS = 50_000
+
+
 def ticket_parts(
     ticket: Ticket, message_texts: Sequence[str] | None = None, *, normalize: bool = True
 ) -> list[Part]:
     """The parts of a ticket in reading order: subject, body, then each message with its role.
 
     ``message_texts`` (the pipeline's normalised message texts) are used when given; otherwise each text is
-    normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``.
+    normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``. Each part is
+    cut to its first ``MAX_PART_CHARS`` characters.
     """
 
     def clean(text: str | None) -> str:
         if not text:
             return ""
+        text = text[:MAX_PART_CHARS]
         return normalize_text(text).text if normalize else text
 
     parts = []
@@ -35,7 +41,7 @@ def ticket_parts(
     texts = list(message_texts) if message_texts is not None else [clean(m.text) for m in ticket.messages]
     for index, (message, text) in enumerate(zip(ticket.messages, texts, strict=True)):
         if text.strip():
-            parts.append(Part(text, "message", message.role, index))
+            parts.append(Part(text[:MAX_PART_CHARS], "message", message.role, index))
     return parts
 
 

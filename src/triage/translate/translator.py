@@ -136,6 +136,7 @@ class Translator:
         self.quality_threshold = quality_threshold
         self.max_sentence_chars = max_sentence_chars
         self._cache: OrderedDict[tuple[str, str, str, str], str] = OrderedDict()
+        self._detected: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._decoys: np.ndarray | None = None
         self._detector: Any = None
@@ -179,11 +180,20 @@ class Translator:
 
     # ------------------------------------------------------------------ sentences
     def _detect(self, text: str) -> tuple[str, float]:
+        """Language of a text; sentence-length texts are memoised with the translation cache's size."""
+        cached = self._detected.get(text)
+        if cached is not None:
+            return cached
         if self._detector is None:
             from triage.language import LanguageDetector
 
             self._detector = LanguageDetector()
         guess = self._detector.detect(text)
+        if len(text) <= self.max_sentence_chars:
+            with self._lock:
+                self._detected[text] = (guess.language, guess.confidence)
+                while len(self._detected) > self.cache_size:
+                    self._detected.popitem(last=False)
         return guess.language, guess.confidence
 
     def _segments(self, text: str, source: str, target: str) -> list[_Segment]:
@@ -409,6 +419,7 @@ class Translator:
         """Forget cached sentence translations."""
         with self._lock:
             self._cache.clear()
+            self._detected.clear()
 
 
 def available_pairs(models: Sequence[str | Path] = ()) -> list[Pair]:
