@@ -24,6 +24,7 @@ class CountingEncoder:
 
     def __init__(self, inner) -> None:
         self.inner, self.name, self.dim, self.calls = inner, inner.name, inner.dim, 0
+        self.family = inner.family
 
     def encode(self, texts, *, kind="query", batch_size=32):
         self.calls += 1

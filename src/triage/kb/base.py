@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from triage.encoders import Encoder
+from triage.encoders import Encoder, canonical_family, encoder_family
 from triage.errors import EncoderMismatchError, InputError, TriageError
 from triage.kb.articles import Article, load_articles
 from triage.kb.crosslingual import LanguageOffsets, language_centroids
@@ -161,7 +161,7 @@ class KnowledgeBase:
         self._next_id = 1
         self._dense: VectorIndex | None = None
         self._lexical = LexicalIndex()
-        self._encoder_name: str | None = encoder.name if encoder is not None else None
+        self._encoder_name: str | None = encoder_family(encoder) if encoder is not None else None
         self._dim: int | None = encoder.dim if encoder is not None else None
 
     # ------------------------------------------------------------------ encoder
@@ -177,11 +177,12 @@ class KnowledgeBase:
 
     def _check_encoder(self, encoder: Encoder, where: str = "this knowledge base") -> None:
         if self._encoder_name is None:
-            self._encoder_name, self._dim = encoder.name, encoder.dim
+            self._encoder_name, self._dim = encoder_family(encoder), encoder.dim
             return
-        if encoder.name != self._encoder_name or encoder.dim != self._dim:
+        family = encoder_family(encoder)
+        if family != self._encoder_name or encoder.dim != self._dim:
             raise EncoderMismatchError(
-                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but {encoder.name!r} "
+                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but {family!r} "
                 f"({encoder.dim}-d) is in use: load it with the same encoder, or rebuild it with "
                 "`triage kb build SOURCE --out DIR --encoder NAME`"
             )
@@ -642,7 +643,7 @@ class KnowledgeBase:
             default_language=config["default_language"],
             center_languages=config.get("center_languages", True),
         )
-        kb._encoder_name, kb._dim = config["encoder"], config["dim"]
+        kb._encoder_name, kb._dim = canonical_family(config["encoder"]), config["dim"]
         if encoder is not None:
             kb._check_encoder(encoder, where=f"the knowledge base at {path}")
             kb._encoder = encoder

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from triage.encoders.base import canonical_family
+
 __all__ = ["LanguageOffsets", "language_centroids"]
 
 
@@ -22,7 +24,7 @@ __all__ = ["LanguageOffsets", "language_centroids"]
 def _bundled(encoder_name: str, kind: str) -> dict[str, np.ndarray] | None:
     from triage.kb import _centroids
 
-    if encoder_name != _centroids.ENCODER:
+    if canonical_family(encoder_name) != canonical_family(_centroids.ENCODER):
         return None
     table = _centroids.CENTROIDS if kind == "passage" else getattr(_centroids, "QUERY_CENTROIDS", None)
     if not table:

