@@ -149,11 +149,13 @@ class SentimentScorer:
             from triage.encoders import get_encoder
 
             self._encoder = get_encoder("default")
-        if self._encoder.name != self.head.encoder_name:
+        from triage.encoders import canonical_family, encoder_family
+
+        if encoder_family(self._encoder) != canonical_family(self.head.encoder_name):
             raise EncoderMismatchError(
                 f"the sentiment model was trained on {self.head.encoder_name!r} embeddings, but the encoder "
-                f"is "
-                f"{self._encoder.name!r}: use the same encoder (TriageConfig.encoder) or retrain the head"
+                f"is {encoder_family(self._encoder)!r}: use the same encoder (TriageConfig.encoder) or "
+                "retrain the head"
             )
         return self._encoder
 
