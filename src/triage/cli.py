@@ -49,6 +49,9 @@ def demo(
     input: Annotated[
         Path | None, typer.Option(help="Ticket file (default: the bundled sample backlog).")
     ] = None,
+    kb: Annotated[
+        Path | None, typer.Option(help="Knowledge-base folder (default: the bundled sample KB).")
+    ] = None,
     output: Annotated[Path, typer.Option(help="Where to save the results.")] = Path("triage-demo-output"),
 ) -> None:
     """Triage the bundled multilingual sample backlog, print a table and save the results."""
@@ -59,26 +62,61 @@ def demo(
     if not source.exists():
         _fail(f"sample backlog not found at {source}; pass --input FILE")
     records = [r for r in read_records(source) if r.data is not None]
-    triager = Triager()
+    triager = Triager(_demo_config(source, kb or source.parent / "kb"))
+    typer.echo(f"triaging {len(records)} tickets with steps: {', '.join(triager.config.steps)}", err=True)
     results = triager([r.data for r in records if r.data is not None])
-    expected = [(r.data or {}).get("metadata", {}).get("expected_language") for r in records]
-    typer.echo(_table(results, expected))
-    correct = sum(1 for res, exp in zip(results, expected, strict=True) if exp and res.language == exp)
-    labelled = sum(1 for exp in expected if exp)
+    meta = [(r.data or {}).get("metadata", {}) for r in records]
+    typer.echo(_table(results, [m.get("expected_language") for m in meta]))
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "results.jsonl", "w", encoding="utf-8") as handle:
         write_jsonl(results, handle)
-    typer.echo(
-        f"\nlanguage correct on {correct}/{labelled} labelled tickets; "
-        f"results saved to {output}/results.jsonl"
-    )
+    typer.echo("")
+    for line in _demo_scores(results, meta):
+        typer.echo(line)
+    typer.echo(f"results saved to {output}/results.jsonl")
+
+
+def _demo_config(backlog: Path, kb_dir: Path) -> Any:
+    """The default pipeline, plus KB suggestions and similar tickets when the sample KB is there."""
+    from triage.config import TriageConfig, default_steps
+    from triage.pipeline import available_steps
+
+    steps = default_steps()
+    options: dict[str, Any] = {}
+    here = set(available_steps())
+    extra = []
+    if "kb" in here and kb_dir.exists():
+        extra.append("kb")
+        options["kb"] = {"path": str(kb_dir.resolve()), "k": 3}
+    if "similar" in here:
+        extra.append("similar")
+        options["similar"] = {"path": str(backlog.resolve()), "k": 3}
+    at = steps.index("summarize") if "summarize" in steps else len(steps)
+    return TriageConfig(steps=steps[:at] + extra + steps[at:], options=options)
+
+
+def _demo_scores(results: list[Any], meta: list[dict[str, Any]]) -> list[str]:
+    """Accuracy lines against the sample backlog's labels (language and category)."""
+    lang = [(r.language, m.get("expected_language")) for r, m in zip(results, meta, strict=True)]
+    labelled = [(a, b) for a, b in lang if b]
+    lines = [f"language correct on {sum(a == b for a, b in labelled)}/{len(labelled)} tickets"]
+    cats = [(r.category, m.get("expected_category")) for r, m in zip(results, meta, strict=True)]
+    cats = [(c, e) for c, e in cats if c is not None and e]
+    if cats:
+        decided = [(c, e) for c, e in cats if not c.abstained]
+        lines.append(
+            f"category correct on {sum(c.label == e for c, e in cats)}/{len(cats)} tickets (top-1); "
+            f"{sum(c.label == e for c, e in decided)}/{len(decided)} of those not sent to review"
+        )
+    return lines
 
 
 def _table(results: list[Any], expected: list[str | None]) -> str:
     header = (
-        f"{'ticket':<8} {'lang':<4} {'conf':>5} {'ok':<3} {'category':<18} {'priority':<9} {'sentiment':<9}"
+        f"{'ticket':<7} {'lang':<4} {'ok':<3} {'category':<18} {'prio':<4} {'sentiment':<9} "
+        f"{'kb article':<24} {'similar':<7} summary"
     )
-    lines = [header, "-" * len(header)]
+    lines = [header, "-" * 110]
     for res, exp in zip(results, expected, strict=True):
         mark = "" if exp is None else ("yes" if res.language == exp else "NO")
         category = res.category.label if res.category else "-"
@@ -86,9 +124,17 @@ def _table(results: list[Any], expected: list[str | None]) -> str:
             category = f"({category})"
         priority = res.priority.label if res.priority else "-"
         sentiment = res.sentiment.label if res.sentiment else "-"
+        article = "-"
+        if res.suggestions:
+            top = res.suggestions[0]
+            article = f"({top.article_id})" if getattr(top, "abstained", False) else top.article_id
+        similar = res.similar[0].ticket_id if res.similar else "-"
+        summary = " ".join(res.summary.text.split())[:40] if res.summary else "-"
+        if res.errors:
+            summary = f"ERROR {res.errors[0].step}: {res.errors[0].message[:30]}"
         lines.append(
-            f"{res.ticket_id:<8} {res.language:<4} {res.language_confidence:>5.2f} {mark:<3} "
-            f"{category[:18]:<18} {priority:<9} {sentiment:<9}"
+            f"{res.ticket_id:<7} {res.language:<4} {mark:<3} {category[:18]:<18} {priority:<4} "
+            f"{sentiment:<9} {article[:24]:<24} {similar:<7} {summary}"
         )
     return "\n".join(lines)
 
