@@ -20,7 +20,7 @@ def test_single_and_batch(triager):
     )
     assert [r.language for r in many] == ["ru", "de"]
     assert [r.ticket_id for r in many] == ["row-0", "row-1"]
-    assert set(many[0].timings_ms) == {"normalize", "language", "encode"}
+    assert {"normalize", "language", "encode"} <= set(many[0].timings_ms)
 
 
 def test_invalid_record_does_not_fail_the_batch(triager):
