@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import TASKS
-from benchmarks.common import DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, Context, SkipTask, write_results
+from benchmarks.common import CACHE_DIR, DEFAULT_DATA_DIR, DEFAULT_OUT_DIR, Context, SkipTask, write_results
+
+#: Where ``--quick`` smoke runs write without ``--out`` (git-ignored: they never replace real results).
+QUICK_OUT_DIR = CACHE_DIR / "quick-results"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"public data sets (default {DEFAULT_DATA_DIR})",
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT_DIR, help=f"results folder (default {DEFAULT_OUT_DIR})"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results folder (default {DEFAULT_OUT_DIR}; with --quick {QUICK_OUT_DIR})",
     )
     parser.add_argument(
         "--quick", action="store_true", help="small samples: a smoke run, not numbers to report"
@@ -54,7 +60,8 @@ def run_task(name: str, ctx: Context) -> list:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    ctx = Context(data_dir=args.data_dir.expanduser().resolve(), out_dir=args.out, quick=args.quick)
+    out = args.out if args.out is not None else (QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR)
+    ctx = Context(data_dir=args.data_dir.expanduser().resolve(), out_dir=out, quick=args.quick)
     if not ctx.data_dir.is_dir():
         print(
             f"WARNING: data dir {ctx.data_dir} does not exist; tasks that need data will be skipped",

@@ -106,3 +106,14 @@ def test_context_dataset_skips_absent_paths(tmp_path):
     assert ctx.dataset("absent") is None
     assert len(messages) == 1 and messages[0].startswith("SKIP absent")
     assert ctx.skipped == messages
+
+
+def test_quick_runs_default_to_an_ignored_folder(monkeypatch, tmp_path):
+    import benchmarks.__main__ as cli
+
+    seen: list[Path] = []
+    monkeypatch.setattr(cli, "run_task", lambda name, ctx: seen.append(ctx.out_dir) or [])
+    assert cli.main(["language", "--quick", "--data-dir", str(tmp_path)]) == 0
+    assert cli.main(["language", "--data-dir", str(tmp_path)]) == 0
+    assert seen == [cli.QUICK_OUT_DIR, DEFAULT_OUT_DIR]
+    assert cli.QUICK_OUT_DIR.is_relative_to(REPO_ROOT / "benchmarks" / ".cache")
