@@ -239,7 +239,7 @@ PATTERNS: dict[str, dict[str, list[str]]] = {
         ],
         "de": [
             rf"bis (?:morgen|heute|spätestens|ende|{_DAYS['de']}|\d{{1,2}}(?::\d\d)? uhr)",
-            r"frist\w*",
+            r"frist(?:en|ablauf)?",
             r"deadline",
             r"spätestens",
             r"innerhalb von (?:\d+|24|48) stunden",

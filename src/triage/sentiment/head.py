@@ -56,7 +56,7 @@ class LexicalHead:
     def __init__(
         self,
         *,
-        C: float = 3.0,
+        C: float = 0.3,
         char_features: int = 50_000,
         word_features: int = 20_000,
         max_iter: int = 3000,
@@ -163,7 +163,7 @@ class SentimentHead:
         *,
         C: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
         lexical: bool = True,
-        lexical_C: float = 3.0,
+        lexical_C: float = 0.3,
         folds: int = 5,
         weights: Sequence[float] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0),
         random_state: int = 0,

@@ -166,7 +166,7 @@ class SentimentScorer:
             from triage.language import LanguageDetector
 
             self._detector = LanguageDetector()
-        return [self._detector.detect(t).language for t in texts]
+        return [self._detector.detect(t[: self.max_chars]).language for t in texts]
 
     # ------------------------------------------------------------------ texts
     def score_texts(
@@ -261,7 +261,11 @@ class SentimentScorer:
         n = len(items)
         ticket_texts = [text for _, text, _ in items]
         t_emb = list(ticket_embeddings) if ticket_embeddings is not None else [None] * n
-        langs = list(ticket_languages) if ticket_languages is not None else self._languages(ticket_texts)
+        langs = (
+            list(ticket_languages)
+            if ticket_languages is not None
+            else self._languages([t[: self.max_chars] for t in ticket_texts])
+        )
         # ticket level
         need = [
             i
