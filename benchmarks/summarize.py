@@ -268,7 +268,7 @@ ABLATIONS: dict[str, dict] = {
     },
     "e5 for redundancy only (centrality 0)": {"centrality": "embedding"},
     "TF-IDF centrality 0.5": {"weights": {"centrality": 0.5, "agent_centrality": 0.5}},
-    "no redundancy control": {"weights": {"redundancy": 0.0}},
+    "no redundancy control": {"weights": {"redundancy": 0.0}, "duplicate_threshold": 1.0},
     "no position prior": {"weights": {"customer_position": 0.0, "first_customer": 0.0, "agent_recency": 0.0}},
     "no cue bonuses or penalties": {"weights": {"cue": 0.0, "pleasantry_penalty": 0.0}},
     "2 sentences / 45 words": {"max_sentences": 2, "max_words": 45},
@@ -375,7 +375,7 @@ def run(ctx: Context) -> list[Row]:
             anchor=cost["encode_ms"],
             anchor_source="encode step ms per ticket (the one ticket embedding), same run, uncached",
             notes=f"{min(COST_DIALOGS, n)} dialogs in one batch; with e5 sentence embeddings "
-                  "(centrality='embedding') "
+            "(centrality='embedding') "
             f"{cost['embedding_ms']:.1f} ms per ticket",
         )
     )

@@ -158,11 +158,26 @@ def test_find_facts_in_several_languages():
     assert text[fact.start : fact.end] == fact.text == "4421"
 
 
+def test_display_text_drops_chat_noise_but_keeps_content():
+    from triage.summarize.cues import display_text
+
+    assert display_text("@115802 @AirAsiaSupport your app crashes &amp; freezes https://t.co/x1 ^EZ") == (
+        "your app crashes & freezes"
+    )
+    assert display_text("Re: AW: Refund still missing") == "Refund still missing"
+    assert (
+        display_text("See https://shop.example.com/help for details")
+        == "See https://shop.example.com/help for details"
+    )
+    assert display_text("@AmazonHelp") == "@AmazonHelp"  # nothing left: keep the original
+
+
 def test_boilerplate_detection():
     assert is_boilerplate("Hi John,")
     assert is_boilerplate("Thanks a lot!")
     assert is_boilerplate("Köszönöm!")
     assert is_boilerplate("@AmazonHelp")
+    assert is_boilerplate("Sehr geehrte Damen und Herren,")
     assert not is_boilerplate("Thanks, but my order is still missing")
     assert not is_boilerplate("Hallo, mein Paket ist nicht angekommen.")
 

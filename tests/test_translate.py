@@ -117,9 +117,21 @@ def test_huge_and_undetectable_inputs_are_clear_errors(bergamot):
         translator.translate(["a", "b"], target="en", source=["pt"])
 
 
-def test_repetition_detector():
+def test_repetition_detector_and_review_flag_without_encoder():
     assert _repeats("the the the " * 6)
     assert not _repeats("My order did not arrive and I would like a refund, please.")
+    translator = Translator([], bundled=False)
+    source = "O meu pedido não chegou e preciso dele com urgência para o trabalho de amanhã."
+    assert not translator.needs_review(
+        source, "My order has not arrived and I urgently need it for work.", "pt", "en", None
+    )
+    assert translator.needs_review(
+        source, "My order has not arrived.", "pt", "en", None
+    )  # half of it dropped
+    assert translator.needs_review(source, "order order order order " * 5, "pt", "en", None)
+    assert translator.needs_review(
+        source, "My order has not arrived and I urgently need it for work.", "pt", "en", -0.05
+    )  # low cross-lingual agreement
 
 
 @pytest.mark.slow

@@ -56,7 +56,8 @@ class Summarizer:
         method: ``"extractive"`` or ``"abstractive"``.
         model: local seq2seq model folder (abstractive only).
         abstractive_options: extra :class:`AbstractiveSummarizer` keyword arguments.
-        max_sentences, max_words, centrality, kind, max_candidates, weights, batch_size: see
+        max_sentences, max_words, centrality, kind, max_candidates, weights, batch_size,
+            duplicate_threshold: see
             :class:`ExtractiveSummarizer`.
     """
 
@@ -74,6 +75,7 @@ class Summarizer:
         max_candidates: int = 40,
         weights: Weights | None = None,
         batch_size: int = 64,
+        duplicate_threshold: float = 0.5,
     ) -> None:
         if method not in ("extractive", "abstractive"):
             raise ValueError(f"method must be 'extractive' or 'abstractive', not {method!r}")
@@ -93,6 +95,7 @@ class Summarizer:
             max_candidates=max_candidates,
             weights=weights,
             batch_size=batch_size,
+            duplicate_threshold=duplicate_threshold,
         )
         self.abstractive = (
             AbstractiveSummarizer(model, **(abstractive_options or {}))

@@ -24,6 +24,9 @@ def _words(*phrases: str) -> re.Pattern[str]:
 
 GREETING = _words(
     "hi|hello|hey|hiya|dear|good morning|good afternoon|good evening|greetings|hi there|hello there",
+    "dear sir or madam|dear sir|dear madam|dear sirs|dear team|dear support|to whom it may concern",
+    "sehr geehrte damen und herren|liebes team|hallo zusammen|tisztelt hölgyem|tisztelt uram|tisztelt cím",
+    "уважаемые господа|madame, monsieur|estimados señores|prezados senhores|gentili signori",
     "hallo|guten tag|guten morgen|sehr geehrte*|liebe|lieber|moin|servus|grüß gott",
     "szia|sziasztok|helló|hello|tisztelt|kedves|jó napot|jó napot kívánok|üdv",
     "здравствуйте|привет|добрый день|добрый вечер|доброе утро|уважаем*",
@@ -123,9 +126,13 @@ _SIGNATURE = re.compile(r"\s+[\^*][A-Z]{1,4}\s*$")
 _TRAILING_URLS = re.compile(r"(?:\s*(?:https?://|www\.)\S+)+\s*$", re.IGNORECASE)
 
 
+_REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fwd?|aw|wg|tr|sv|vs|antw|odp|vá|továbbítás|rv|enc)\s*:\s*)+", re.I)
+
+
 def display_text(text: str) -> str:
-    """A sentence as a summary shows it: no leading @handles, trailing links or agent initials (``^AB``)."""
-    shown = _SIGNATURE.sub("", _LEADING_HANDLES.sub("", html.unescape(text)))
+    """A sentence as shown in a summary: no leading @handles or "Re:", no trailing links or ``^AB``."""
+    shown = _REPLY_PREFIX.sub("", html.unescape(text))
+    shown = _SIGNATURE.sub("", _LEADING_HANDLES.sub("", shown))
     shown = _SIGNATURE.sub("", _TRAILING_URLS.sub("", shown))
     shown = " ".join(shown.split())
     return shown if content_words(shown) else " ".join(text.split())

@@ -97,7 +97,8 @@ class Weights:
     (``benchmarks/summarize.py``). Centrality has weight 0 by default: every positive weight, with e5 or
     TF-IDF similarity, anchored on all sentences, the customer's or the first message, lowered ROUGE-L there
     (chat turns are short; the central sentence is often a generic one). Similarity still drives redundancy
-    control. Raise ``centrality`` for long single-message e-mails if your own evaluation says so.
+    control (a light MMR penalty plus a hard near-duplicate cut, see ``duplicate_threshold``). Raise
+    ``centrality`` for long single-message e-mails if your own evaluation says so.
     """
 
     centrality: float = 0.0
@@ -108,7 +109,7 @@ class Weights:
     cue: float = 0.25
     short_penalty: float = 1.0
     pleasantry_penalty: float = 0.75
-    redundancy: float = 3.0
+    redundancy: float = 0.5
 
 
 _QUESTION = re.compile(r"[?？¿؟]")
@@ -157,6 +158,8 @@ class ExtractiveSummarizer:
             bounds the cost of a very long thread or a 1 MB ticket.
         weights: ranking weights.
         batch_size: encoder batch size.
+        duplicate_threshold: a sentence at least this redundant (0-1 scale: TF-IDF cosine, or e5 cosine
+            rescaled above the ticket's median pair) with one already chosen is never added.
     """
 
     def __init__(
@@ -170,7 +173,10 @@ class ExtractiveSummarizer:
         max_candidates: int = 40,
         weights: Weights | None = None,
         batch_size: int = 64,
+        duplicate_threshold: float = 0.5,
     ) -> None:
+        if not 0.0 < duplicate_threshold <= 1.0:
+            raise ValueError("duplicate_threshold must be in (0, 1]")
         if max_sentences < 1:
             raise ValueError("max_sentences must be >= 1")
         if max_words < 5:
@@ -196,8 +202,7 @@ class ExtractiveSummarizer:
         #: What centrality is measured against: "all" sentences, the "customer" sentences, or the "first"
         #: customer message.
         self.anchor = "all"
-        #: A sentence this redundant with one already chosen (0-1 scale) is never added.
-        self.duplicate_threshold = 0.8
+        self.duplicate_threshold = duplicate_threshold
         #: Sentences sent to the encoder by the last call (for cost accounting).
         self.last_encoded = 0
 
@@ -340,6 +345,7 @@ class ExtractiveSummarizer:
             )
             if fits:
                 add(max(fits, key=gain))
+
         def near_duplicate(cand: Candidate) -> bool:
             if redundancy is None or not chosen:
                 return False
@@ -407,7 +413,9 @@ class ExtractiveSummarizer:
 def _join(sentences: Sequence[str], max_words: int) -> str:
     ends = ".!?…。！？:;"
     last = len(sentences) - 1
-    text = " ".join(s if s[-1:] in ends or i == last else f"{s}." for i, s in enumerate(sentences))
+    text = " ".join(
+        s if s[-1:] in ends or i == last else f"{s.rstrip(',')}." for i, s in enumerate(sentences)
+    )
     words = text.split()
     if len(words) > max_words and len(sentences) == 1:
         return " ".join(words[:max_words]) + " …"
@@ -424,7 +432,14 @@ def structured_fields(parts: Sequence[Part], cands: Sequence[Candidate]) -> dict
         return max(pool, key=lambda c: (c.score, -c.position)) if pool else None
 
     problem = (
-        best([c for c in customer if c.cues.get("problem") and not c.cues.get("tried")])
+        best(
+            [
+                c
+                for c in customer
+                if c.cues.get("problem") and not c.cues.get("tried") and not c.cues.get("request")
+            ]
+        )
+        or best([c for c in customer if c.cues.get("problem") and not c.cues.get("tried")])
         or best([c for c in customer if c.cues.get("problem")])
         or best([c for c in customer if not c.cues.get("request")])
         or best(customer)

@@ -45,7 +45,15 @@ def ticket_parts(
     return parts
 
 
-_EXTRACTIVE_OPTIONS = {"max_sentences", "max_words", "centrality", "kind", "max_candidates", "batch_size"}
+_EXTRACTIVE_OPTIONS = {
+    "max_sentences",
+    "max_words",
+    "centrality",
+    "kind",
+    "max_candidates",
+    "batch_size",
+    "duplicate_threshold",
+}
 
 
 def build_summarizer(options: dict[str, Any], encoder: Any) -> Any:
@@ -82,7 +90,7 @@ class SummarizeStep:
 
     Options (``TriageConfig.options["summarize"]``): ``max_sentences`` (3), ``max_words`` (60),
     ``centrality`` ("lexical", default: no model; "embedding": e5 sentence embeddings, one encoder call per
-    batch; "none"), ``kind`` ("passage"), ``max_candidates`` (40),
+    batch; "none"), ``kind`` ("passage"), ``max_candidates`` (40), ``duplicate_threshold`` (0.5),
     ``weights`` (dict of :class:`~triage.summarize.extractive.Weights` fields), ``method``
     ("extractive" | "abstractive"), ``model`` (a local seq2seq model directory for the abstractive backend)
     and ``abstractive`` (dict of :class:`~triage.summarize.AbstractiveSummarizer` options).

@@ -49,7 +49,6 @@ class TranslateStep:
             raise ValueError(f"unknown translate options {sorted(unknown)}; known: {sorted(_OPTIONS)}")
         self.target = normalize_language(options.get("target") or triager.config.agent_language)
         self.use_quality = bool(options.get("quality", True))
-        self.encoder_name = triager.config.encoder
         self.translator = Translator(
             options.get("models", []),
             bundled=options.get("bundled", True),
