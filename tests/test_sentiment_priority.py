@@ -62,6 +62,18 @@ def test_category_counts_only_when_not_abstained() -> None:
     )
 
 
+def test_bundled_category_labels_have_points() -> None:
+    news = suggest_priority(
+        PriorityRules(), cues=[], sentiment=None, category=Prediction(label="NEWSLETTER", score=1)
+    )
+    ev = [e for e in news.evidence if e.label == "category:newsletter"]
+    assert ev and ev[0].score < 0
+    fee = suggest_priority(
+        PriorityRules(), cues=[], sentiment=None, category=Prediction(label="CANCELLATION_FEE", score=1)
+    )
+    assert "category:cancellation_fee" in reasons(fee)
+
+
 def test_helpdesk_priority_and_tier_metadata() -> None:
     pred = suggest_priority(
         PriorityRules(), cues=[], sentiment=None, metadata={"priority": "High", "tier": "Gold"}

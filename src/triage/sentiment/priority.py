@@ -101,17 +101,24 @@ class PriorityRules(BaseModel):
     worsening_trend: float = 1.0
     categories: dict[str, float] = Field(
         default_factory=lambda: {
+            # the bundled bitext-category labels (matched case-insensitively) ...
             "payment": 1.0,
             "account": 0.5,
-            "cancel": 1.0,
+            "cancellation_fee": 1.0,
             "refund": 0.5,
-            "subscription": 0.5,
             "invoice": 0.5,
             "delivery": 0.5,
-            "shipping": 0.5,
+            "shipping_address": 0.0,
             "order": 0.0,
             "contact": -0.5,
             "feedback": -0.5,
+            "newsletter": -1.0,
+            # ... and common queue names of other helpdesks
+            "cancel": 1.0,
+            "subscription": 0.5,
+            "shipping": 0.5,
+            "outage": 2.0,
+            "security": 2.0,
         }
     )
     min_category_score: float = Field(0.0, ge=0.0, le=1.0)
