@@ -431,3 +431,15 @@ def test_triage_serve_command(tmp_path):
         _, stderr = proc.communicate(timeout=30)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it was SIGTERM
     assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in stderr
+
+
+def test_default_service_pipeline_masks_personal_data():
+    """No config file: the service's Triager has redact=True, raw e-mails never reach a result."""
+    with Server(create_app(ServiceSettings())) as server:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            server.wait_ready(client, timeout=120)
+            body = {"id": "p1", "body": "Please write to anna.kovacs@example.hu about my refund, thanks."}
+            response = client.post("/v1/triage", json=body)
+    assert response.status_code == 200, response.text
+    assert "anna.kovacs@example.hu" not in response.text
+    assert response.json()["redactions"] == {"EMAIL": 1}

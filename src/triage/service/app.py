@@ -130,7 +130,8 @@ class ServiceState:
 
             if self.triager is None:
                 path = self.settings.config_path
-                config = TriageConfig.from_file(path) if path else TriageConfig()
+                # Personal data is masked before anything reads it unless a config file says otherwise.
+                config = TriageConfig.from_file(path) if path else TriageConfig(redact=True)
                 self.triager = Triager(config, encoder=resolve_encoder(self.settings.encoder))
             self.triager([WARMUP_TICKET])
             self._open_kb()
