@@ -41,6 +41,7 @@ def test_info_lists_default_encoder():
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0
     assert "multilingual-e5-small" in result.stdout and "[ok" in result.stdout
+    assert "pairs available" in result.stdout and "en->pt" in result.stdout
 
 
 def test_language_command():

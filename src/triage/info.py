@@ -45,6 +45,19 @@ def _active_encoder() -> Availability:
     return Availability("encoder", f"active engine: {backend}", True, why, how)
 
 
+def _translation_pairs() -> Availability:
+    """The language pairs translatable here without a download (bundled model; pivots through English)."""
+    how = "add a Marian/NLLB/M2M100 or CTranslate2 folder: triage translate --model DIR"
+    try:
+        from triage.translate import available_pairs
+
+        pairs = available_pairs()
+    except Exception as exc:  # noqa: BLE001 - an optional backend that fails is reported, not raised
+        return Availability("translation", "pairs available", False, f"unavailable: {exc}", how)
+    listed = ", ".join(f"{a}->{b}" for a, b in pairs) or "none"
+    return Availability("translation", "pairs available", bool(pairs), listed, "" if pairs else how)
+
+
 def availability() -> list[Availability]:
     """Inspect installed packages (without loading models) and report what triage can use."""
     items = [
@@ -89,6 +102,7 @@ def availability() -> list[Availability]:
         ),
     ]
     items.insert(0, _active_encoder())
+    items.append(_translation_pairs())
     torch_item = next(i for i in items if i.name == "torch")
     if torch_item.available:
         try:
