@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,22 @@ def write_manifest(directory: str | Path, extra: dict[str, Any] | None = None) -
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, directory / MANIFEST)
     return manifest
+
+
+def swap_in_directory(tmp: str | Path, directory: str | Path) -> None:
+    """Put the fully written ``tmp`` folder in place of ``directory`` (same parent).
+
+    The old directory is moved aside before the new one is renamed in and removed only afterwards, so a crash
+    never leaves the path without a complete model.
+    """
+    tmp, directory = Path(tmp), Path(directory)
+    old = None
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def verify_manifest(directory: str | Path) -> dict[str, Any]:

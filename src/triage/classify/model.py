@@ -711,7 +711,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         import tempfile
 
         from triage.classify.card import write_model_card
-        from triage.models import write_manifest
+        from triage.models import swap_in_directory, write_manifest
 
         self._check_fitted()
         directory = Path(directory)
@@ -757,13 +757,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             (tmp / METRICS_FILE).write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
             write_model_card(tmp / CARD_FILE, self, extra=extra)
             write_manifest(tmp, {"type": "TicketClassifier", "encoder": config["encoder"]})
-            old = None
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-                os.replace(directory, old)
-            os.replace(tmp, directory)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_in_directory(tmp, directory)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -211,7 +210,7 @@ class TicketTagger(BaseEstimator):
 
     def save(self, directory: str | Path) -> Path:
         """Write config.json, weights.npz, metrics.json and the sha256 manifest (no pickle)."""
-        from triage.models import write_manifest
+        from triage.models import swap_in_directory, write_manifest
 
         self._check_fitted()
         directory = Path(directory)
@@ -239,9 +238,7 @@ class TicketTagger(BaseEstimator):
             (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
             (tmp / "metrics.json").write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
             write_manifest(tmp, {"type": "TicketTagger", "encoder": config["encoder"]})
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(tmp, directory)
+            swap_in_directory(tmp, directory)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -298,7 +297,7 @@ class SentimentHead:
         self, directory: str | Path, *, metrics: dict[str, Any] | None = None, card: str | None = None
     ) -> Path:
         """Write the head to ``directory`` (swapped in atomically), with a sha256 manifest."""
-        from triage.models import write_manifest
+        from triage.models import swap_in_directory, write_manifest
 
         self._check()
         directory = Path(directory)
@@ -333,13 +332,7 @@ class SentimentHead:
             if card is not None:
                 (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
             write_manifest(tmp, {"type": HEAD_TYPE, "encoder": config["encoder"]})
-            old = None
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-                os.replace(directory, old)
-            os.replace(tmp, directory)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_in_directory(tmp, directory)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
