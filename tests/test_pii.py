@@ -212,16 +212,19 @@ def test_placeholders_typed_stable_and_reversible(redactor: Redactor) -> None:
         "Mail a.b@example.com, then A.B@example.com again; call +36 30 123 4567 or 06 30 123 4567, "
         "c@example.org."
     )
-    masked = redactor.redact(text)
-    assert masked.text == "Mail <EMAIL_1>, then <EMAIL_1> again; call <PHONE_1> or <PHONE_1>, <EMAIL_2>."
-    assert masked.counts == {"EMAIL": 3, "PHONE": 2}
+    masked = redactor.redact(text + " Again: a.b@example.com")
+    assert masked.text == (
+        "Mail <EMAIL_1>, then <EMAIL_2> again; call <PHONE_1> or <PHONE_2>, <EMAIL_3>. Again: <EMAIL_1>"
+    )
+    assert unmask(masked.text, masked.mapping) == text + " Again: a.b@example.com"  # every spelling back
+    assert masked.counts == {"EMAIL": 4, "PHONE": 2}
     assert "a.b@example.com" not in repr(masked.mapping)
     assert (
-        unmask("Reply to <EMAIL_2>, not <EMAIL_9>", masked.mapping) == "Reply to c@example.org, not <EMAIL_9>"
+        unmask("Reply to <EMAIL_3>, not <EMAIL_9>", masked.mapping) == "Reply to c@example.org, not <EMAIL_9>"
     )
     # one mapping across the texts of a ticket keeps the numbering going
     second = redactor.redact("Also d@example.net and a.b@example.com", masked.mapping)
-    assert second.text == "Also <EMAIL_3> and <EMAIL_1>"
+    assert second.text == "Also <EMAIL_4> and <EMAIL_1>"
 
 
 def test_mapping_encrypts_with_key_and_passphrase(redactor: Redactor) -> None:
