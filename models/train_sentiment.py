@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import DEFAULT_DATA_DIR, cached_encoder  # noqa: E402
+from benchmarks.sentiment import XLMT  # noqa: E402
 
 from triage.sentiment.data import LABELS, SentimentSplit, load_tweeteval, load_umsab  # noqa: E402
 from triage.sentiment.head import SentimentHead  # noqa: E402
@@ -123,22 +124,12 @@ Leave-one-language-out numbers (how the head carries to unseen languages such as
 - Very short or emoji-only texts get a neutral result with zero confidence from the scorer.
 """
 
-_ANCHORS = {
-    "de": 0.773,
-    "en": 0.706,
-    "fr": 0.712,
-    "es": 0.679,
-    "it": 0.691,
-    "pt": 0.754,
-    "ar": 0.669,
-    "hi": 0.564,
-}
 
 
 def model_card(head: SentimentHead, metrics: dict) -> str:
     per = metrics["umsab_test_macro_f1"]
     rows = "\n".join(
-        f"| UMSAB test {lang} | macro-F1 | {v:.3f} | XLM-T {_ANCHORS[lang]:.3f} |" for lang, v in per.items()
+        f"| UMSAB test {lang} | macro-F1 | {v:.3f} | XLM-T {XLMT[lang]:.3f} |" for lang, v in per.items()
     )
     rows += (
         f"\n| UMSAB test, average of 8 | macro-F1 | {metrics['umsab_test_macro_f1_avg']:.3f} | XLM-T 0.694 |"
