@@ -17,6 +17,7 @@ TASKS: dict[str, str] = {
     "summarise": "benchmarks.summarize",
     "translate": "benchmarks.translate",
     "sentiment": "benchmarks.sentiment",
+    "finetune": "benchmarks.finetune",
 }
 
 __all__ = ["TASKS"]

@@ -13,6 +13,19 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "tickets.jsonl"
+#: Where the tests keep their converted multilingual-e5-small (built once, reused by later runs).
+TEST_CACHE = Path(os.environ.get("TRIAGE_TEST_CACHE_DIR", Path.home() / ".cache" / "triage-test"))
+E5_DIR = TEST_CACHE / "models" / "multilingual-e5-small"
+
+
+@pytest.fixture(scope="session")
+def converted_e5() -> Path:
+    """The converted multilingual-e5-small (``triage models convert-e5``), about a minute the first time."""
+    for module in ("torch", "onnxruntime", "onnx", "sentencepiece", "tokenizers"):
+        pytest.importorskip(module)
+    from triage.encoders.convert import convert_e5
+
+    return convert_e5(E5_DIR)
 
 
 @pytest.fixture(scope="session")

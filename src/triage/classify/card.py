@@ -10,6 +10,20 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
+def _fine_tune_lines(model: Any) -> list[str]:
+    encoder = getattr(model, "fine_tuned_encoder_", None)
+    if encoder is None:
+        return []
+    info = encoder.info
+    cfg = info.get("config", {})
+    return [
+        f"- encoder fine-tuned SetFit-style on the training split ({info.get('n_texts')} texts): "
+        f"{info.get('steps')} steps, loss `{cfg.get('loss')}` {info.get('loss_first')} -> "
+        f"{info.get('loss_last')}, lr {cfg.get('learning_rate')}, {info.get('seconds')} s; stored in "
+        "`encoder/` (the model embeds texts itself)"
+    ]
+
+
 def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
     """Markdown describing the training data, choices, held-out quality, calibration and abstain coverage."""
     m = model.metrics_
@@ -28,6 +42,7 @@ def model_card(model: Any, *, extra: dict[str, Any] | None = None) -> str:
         f"{info.get('n_examples', '?')} examples, {len(model.classes_)} labels",
         f"- encoder: `{model.encoder_name_}` ({model.embedding_dim_}-d); features: **{model.features_}**, "
         f"C = {model.C_} (chosen on held-out macro-F1)",
+        *_fine_tune_lines(model),
         f"- held-out data: {m.get('heldout')} ({m.get('n_heldout')} examples)",
         f"- held-out accuracy {_pct(m['accuracy'])}, macro-F1 {_pct(m['macro_f1'])}",
         f"- calibration on held-out data: temperature {m['temperature']:.3f}; expected calibration error "

@@ -15,6 +15,11 @@ How it trains (all choices on held-out data, never by taste):
    ``target_precision`` on held-out data; ``auto_route_threshold_`` likewise for ``auto_route_precision``.
    A prediction is ``auto_route`` above the second, ``suggest`` between the two, ``abstain`` below the first;
 4. refit on all the data with the chosen settings (calibration and thresholds stay those measured held out).
+
+With ``fine_tune=True`` a stage comes first: the encoder itself is fine-tuned SetFit-style on the training
+part of the split (:mod:`triage.classify.finetune`); the head then runs on the fine-tuned encoder's
+embeddings, and the saved model carries that encoder (``encoder/``), so it encodes texts itself instead of
+taking the pipeline's.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ VOCAB_FILE = "vocabulary.json"
 MEMORY_FILE = "examples.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
+#: Sub-folder of a saved model holding its fine-tuned encoder layers (``fine_tune=True``).
+FINE_TUNED_DIR = "encoder"
 DEFAULT_C_GRID = (1.0, 10.0, 100.0)
 #: Scores are reported, and compared with the thresholds, at this many decimals.
 SCORE_DECIMALS = 6
@@ -125,6 +132,9 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         random_state: seed for the split and the memory sample.
         batch_size: encoder batch size.
         progress: show progress bars while encoding and fitting.
+        fine_tune: ``True`` (default settings), a dict of :class:`~triage.classify.finetune.FineTuneConfig`
+            settings, or ``False``: contrastively fine-tune multilingual-e5-small on the training split first
+            (needs torch; texts, not embeddings; one validation split, not ``cv``).
     """
 
     def __init__(
@@ -149,6 +159,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         random_state: int | None = 0,
         batch_size: int = 64,
         progress: bool = False,
+        fine_tune: bool | dict[str, Any] | None = False,
     ) -> None:
         self.encoder = encoder
         self.features = features
@@ -169,6 +180,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.batch_size = batch_size
         self.progress = progress
+        self.fine_tune = fine_tune
 
     # ------------------------------------------------------------------ encoder
     def _get_encoder(self) -> Encoder:
@@ -185,6 +197,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         return enc
 
     def _encoder_identity(self, dim: int | None) -> tuple[str, int]:
+        if getattr(self, "fine_tuned_encoder_", None) is not None:
+            return self.fine_tuned_encoder_.family, int(self.fine_tuned_encoder_.dim)
         if isinstance(self.encoder, str):
             name = _default_encoder_name(self.encoder)
             if name is not None and dim is not None:
@@ -285,16 +299,17 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         n_rows = len(texts) if texts is not None else len(np.asarray(X))
         labels = check_training_data(texts, list(y), n_rows=n_rows, row_ids=row_ids)
         self._check_params()
-        texts, emb = self._inputs(X, embeddings)
         classes = sorted(set(labels))
         self.classes_ = np.array(classes, dtype=object)
         index = {c: i for i, c in enumerate(classes)}
         yi = np.array([index[label] for label in labels], dtype=np.int64)
+        folds = self._folds(yi)
+        self.fine_tuned_encoder_ = self._fine_tune(texts, labels, folds[0][0])
+        texts, emb = self._inputs(X, None if self.fine_tuned_encoder_ is not None else embeddings)
         self.embedding_dim_ = int(emb.shape[1])
         self.encoder_name_, _ = self._encoder_identity(self.embedding_dim_)
         self.n_features_in_ = self.embedding_dim_
 
-        folds = self._folds(yi)
         modes = ["embedding", "hybrid"] if self.features == "auto" else [self.features]
         if texts is None:
             if self.features == "hybrid":
@@ -389,6 +404,29 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             "trained_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
         return self
+
+    def _fine_tune(self, texts: list[str] | None, labels: list[Any], train_idx: np.ndarray) -> Any:
+        """The encoder fine-tuned on the training rows, or None when ``fine_tune`` is off."""
+        from triage.classify.finetune import FineTuneConfig
+
+        config = FineTuneConfig.from_value(self.fine_tune)
+        if config is None:
+            return None
+        config.validate()
+        if texts is None:
+            raise InputError("fine_tune needs the ticket texts, not precomputed embeddings")
+        if self.cv is not None:
+            raise InputError("fine_tune fine-tunes on one training split: set cv=None (validation_size)")
+        from triage.classify.finetune import fine_tune_e5
+
+        encoder = fine_tune_e5(
+            [texts[i] for i in train_idx],
+            [labels[i] for i in train_idx],
+            config,
+            progress=self.progress,
+        )
+        self._encoder_obj = encoder
+        return encoder
 
     def _check_params(self) -> None:
         if self.features not in ("auto", "embedding", "hybrid"):
@@ -739,11 +777,21 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             (tmp / MEMORY_FILE).write_text(
                 json.dumps(self.memory_texts_, ensure_ascii=False), encoding="utf-8"
             )
+            params = {k: v for k, v in self.get_params().items() if k != "encoder"}
+            if not isinstance(params["fine_tune"], bool | dict | None):
+                params["fine_tune"] = params["fine_tune"].to_dict()
+            fine_tuned = getattr(self, "fine_tuned_encoder_", None)
+            if fine_tuned is not None:
+                fine_tuned.save(tmp / FINE_TUNED_DIR)
             config = {
                 "format_version": FORMAT_VERSION,
                 "type": "TicketClassifier",
-                "params": {k: v for k, v in self.get_params().items() if k != "encoder"},
-                "encoder": {"name": self.encoder_name_, "dim": self.embedding_dim_},
+                "params": params,
+                "encoder": {
+                    "name": self.encoder_name_,
+                    "dim": self.embedding_dim_,
+                    **({"fine_tuned": FINE_TUNED_DIR} if fine_tuned is not None else {}),
+                },
                 "classes": [str(c) for c in self.classes_],
                 "features": self.features_,
                 "C": self.C_,
@@ -788,7 +836,18 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         params = dict(config["params"])
         if isinstance(params.get("C"), list):
             params["C"] = tuple(params["C"])
+        fine_tuned = config["encoder"].get("fine_tuned")
+        if fine_tuned:  # the model carries its own encoder: a shared pipeline encoder is not used
+            from triage.classify.finetune import FineTunedE5Encoder
+
+            own = FineTunedE5Encoder.load(directory / fine_tuned)
+            if own.family != enc_name:
+                raise EncoderMismatchError(
+                    f"{directory}: its fine-tuned encoder is {own.family!r}, not {enc_name!r}: retrain"
+                )
+            encoder = own
         model = cls(encoder=enc_name if encoder is None else encoder, **params)
+        model.fine_tuned_encoder_ = encoder if fine_tuned else None
         if encoder is not None and not isinstance(encoder, str):
             if encoder_family(encoder) != enc_name or int(encoder.dim) != enc_dim:
                 raise EncoderMismatchError(

@@ -32,7 +32,8 @@ def default_heads() -> dict[str, str]:
 
 
 class ClassifyStep:
-    """Run each configured :class:`TicketClassifier` head on the batch's embeddings (no re-encoding).
+    """Run each configured :class:`TicketClassifier` head on the batch's embeddings (no re-encoding, except
+    for a head trained with ``fine_tune=True``, which embeds with its own fine-tuned encoder).
 
     Options (``config.options["classify"]``): ``heads`` (name -> model), ``top_k`` (labels listed per
     prediction, default 3), ``evidence`` (attach neighbours and terms, default true).
@@ -76,7 +77,11 @@ class ClassifyStep:
                 for state, tags in zip(states, model.predictions(texts, embeddings=emb), strict=True):
                     state.result.tags[head] = tags
                 continue
-            preds = model.predictions(texts, embeddings=emb, top_k=self.top_k, evidence=self.evidence)
+            # a head with its own fine-tuned encoder embeds the texts itself
+            own = getattr(model, "fine_tuned_encoder_", None) is not None
+            preds = model.predictions(
+                texts, embeddings=None if own else emb, top_k=self.top_k, evidence=self.evidence
+            )
             for state, pred in zip(states, preds, strict=True):
                 if head == "category":
                     state.result.category = pred

