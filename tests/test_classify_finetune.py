@@ -97,6 +97,7 @@ def test_pair_losses_reward_label_structure():
     # a batch without any same-label pair still gives a finite loss (negatives only)
     single = torch.tensor([0, 1, 2])
     assert torch.isfinite(pair_loss(noisy[:3], single, "cosine"))
+    assert pair_loss(noisy[:3], single, "supcon").item() == 0.0
 
 
 def test_fine_tune_settings_are_checked():
@@ -105,7 +106,8 @@ def test_fine_tune_settings_are_checked():
     assert FineTuneConfig.from_value(False) is None and FineTuneConfig.from_value(None) is None
     assert FineTuneConfig.from_value(True) == FineTuneConfig()
     assert FineTuneConfig.from_value({"steps": 5}).n_steps(10) == 5
-    assert FineTuneConfig(epochs=2).n_steps(3200) == 200  # two passes at 8 labels x 4 texts
+    assert FineTuneConfig(epochs=2, labels_per_batch=8, per_label=4).n_steps(3200) == 200  # 2 passes
+    assert FineTuneConfig().n_steps(10) == 50 and FineTuneConfig().n_steps(10**6) == 300  # clipped
     with pytest.raises(InputError, match="unknown settings"):
         FineTuneConfig.from_value({"stpes": 5})
     with pytest.raises(InputError, match="loss"):

@@ -9,9 +9,16 @@ the second (``TicketClassifier(fine_tune=True)``).
 Batches are P labels x K texts; the loss compares every pair in the batch (SetFit's pairs, without building
 them one by one): ``"cosine"`` is SetFit's ``CosineSimilarityLoss`` (squared error between the pair's cosine
 and 1 for a same-label pair, 0 otherwise; the two kinds weighted equally), ``"supcon"`` the supervised
-contrastive loss (Khosla et al. 2020) at temperature 0.05, the InfoNCE form e5 itself was trained with. The
-250k-row word-embedding table stays frozen by default (it is 80 % of the weights, and a few thousand tickets
-cannot move it well), so a fine-tuned encoder is stored as the changed layers only.
+contrastive loss (Khosla et al. 2020) at temperature 0.05, the InfoNCE form e5 itself was trained with
+(the default: on Banking77 10-shot, draw 0, it gave +2.6 points over the frozen encoder with 32 labels x 2
+texts per batch, where the cosine loss lost 1.0 point; see ``benchmarks/finetune.py``). The
+250k-row word-embedding table stays frozen by default (80 % of the weights: freezing it keeps a step cheap),
+so a fine-tuned encoder is stored as the changed layers only (~85 MB float32).
+
+Measured (``python -m benchmarks finetune``, same split for both arms): Banking77 with 10 examples per class
+82.5 % frozen -> 84.5 % fine-tuned (mean of 3 draws, +1.1 to +2.8 points each, ~4 minutes of fine-tuning on 2
+CPU cores); with the full 10k training set 93.73 % both (no gain, 15 minutes). It pays off where labelled
+tickets are few.
 
 The result is a :class:`FineTunedE5Encoder`: its own encoder family, so a head trained on it is never fed the
 pipeline's shared (un-tuned) embedding.
@@ -24,7 +31,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +44,8 @@ from triage.errors import InputError, ModelNotAvailableError
 ENCODER_DIR = "encoder"
 WEIGHTS = "model.safetensors"
 CONFIG = "fine_tune.json"
+#: Bounds of the default number of steps (each step is labels_per_batch x per_label texts).
+MIN_STEPS, MAX_STEPS = 50, 300
 
 
 @dataclass
@@ -44,28 +53,28 @@ class FineTuneConfig:
     """Settings of the contrastive stage.
 
     Args:
-        steps: optimiser steps (``None``: enough for ``epochs`` passes over the texts, at least 50).
+        steps: optimiser steps (``None``: enough for ``epochs`` passes over the texts, clipped to
+            ``[MIN_STEPS, MAX_STEPS]``, so large training sets cost at most ~10 minutes on a 2-core CPU).
         epochs: passes over the training texts when ``steps`` is ``None``.
         labels_per_batch: P, labels drawn per batch; ``per_label``: K, texts drawn per label.
-        loss: ``"cosine"`` (SetFit's default) or ``"supcon"``.
+        loss: ``"supcon"`` (default) or ``"cosine"`` (SetFit's default loss).
         learning_rate: AdamW learning rate (linear warm-up over 10 % of the steps, then linear decay).
         max_length: tokens kept per training text (prefix and specials included); inference is not cut.
         freeze_embeddings: keep the word-embedding table fixed (stored fine-tuned weights are then ~85 MB).
         temperature: softmax temperature of ``"supcon"``.
-        seed: seed for batch sampling and dropout-free training (the model has no dropout here).
+        seed: seed of the batch sampling (the model has no dropout, so this fixes the run on CPU).
     """
 
     steps: int | None = None
-    epochs: float = 2.0
-    labels_per_batch: int = 8
-    per_label: int = 4
-    loss: Literal["cosine", "supcon"] = "cosine"
-    learning_rate: float = 2e-5
+    epochs: float = 8.0
+    labels_per_batch: int = 32
+    per_label: int = 2
+    loss: Literal["cosine", "supcon"] = "supcon"
+    learning_rate: float = 5e-5
     max_length: int = 64
     freeze_embeddings: bool = True
     temperature: float = 0.05
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_value(cls, value: bool | dict[str, Any] | FineTuneConfig | None) -> FineTuneConfig | None:
@@ -77,7 +86,7 @@ class FineTuneConfig:
         if isinstance(value, cls):
             return value
         if isinstance(value, dict):
-            unknown = set(value) - {f for f in cls.__dataclass_fields__ if f != "extra"}
+            unknown = set(value) - set(cls.__dataclass_fields__)
             if unknown:
                 raise InputError(f"fine_tune: unknown settings {sorted(unknown)}")
             return cls(**value)
@@ -99,12 +108,10 @@ class FineTuneConfig:
         if self.steps is not None:
             return int(self.steps)
         batch = self.labels_per_batch * self.per_label
-        return max(50, math.ceil(self.epochs * n_texts / batch))
+        return min(MAX_STEPS, max(MIN_STEPS, math.ceil(self.epochs * n_texts / batch)))
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        return data
+        return asdict(self)
 
 
 def _torch() -> Any:
@@ -141,6 +148,8 @@ def pair_loss(emb: Any, labels: Any, loss: str, temperature: float = 0.05) -> An
     logits = (sim / temperature).masked_fill(~off_diag, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     has_pos = pos.any(dim=1)
+    if not bool(has_pos.any()):  # no same-label pair in this batch: nothing to pull together
+        return (sim * 0.0).sum()
     per_anchor = -(log_prob.masked_fill(~pos, 0.0).sum(1)[has_pos]) / pos.sum(1)[has_pos]
     return per_anchor.mean()
 
@@ -178,10 +187,12 @@ def fine_tune_e5(
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[str(label)] for label in labels])
     by_label = [np.flatnonzero(y == c) for c in range(len(classes))]
+    if max(len(rows) for rows in by_label) < 2:
+        raise InputError("fine_tune needs at least one label with two or more texts")
 
     encoder = FineTunedE5Encoder(_base_dir(model_dir), device=device)
     model = encoder.model
-    model.float().train()
+    model.train()
     bert = model.bert
     if config.freeze_embeddings:
         bert.embeddings.word_embeddings.weight.requires_grad_(False)
