@@ -166,6 +166,7 @@ def test_fine_tuned_classifier_saves_loads_and_runs_in_the_pipeline(e5_cache, tm
     out = clf.save(tmp_path / "queue")
     manifest = verify_manifest(out)
     assert "encoder/model.safetensors" in json.dumps(manifest)
+    assert (out / "encoder" / "model.safetensors").stat().st_mode & 0o044  # readable like the other files
     config = json.loads((out / "config.json").read_text())
     assert config["encoder"]["fine_tuned"] == "encoder" and config["params"]["fine_tune"] == fine_tune
     assert "fine-tuned SetFit-style" in (out / "MODEL_CARD.md").read_text()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -294,6 +295,9 @@ class FineTunedE5Encoder(TorchE5Encoder):
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self._changed_state().items()}
         save_file(state, str(directory / WEIGHTS))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(directory / WEIGHTS, 0o666 & ~umask)  # safetensors writes 0600; a model is an ordinary file
         meta = {
             "base": MODEL_NAME,
             "base_sha256": sha256_file(self.model_dir / "model.safetensors"),
