@@ -39,3 +39,24 @@ def test_manifest_refuses_dropped_in_files_and_escaping_names(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelIntegrityError, match="outside"):
         verify_manifest(tmp_path)
+
+
+def test_staged_directory_swaps_in_on_success_and_keeps_the_old_one_on_error(tmp_path):
+    import os
+
+    from triage.models import current_umask, staged_directory
+
+    target = tmp_path / "model"
+    with staged_directory(target) as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert (target / "config.json").read_text() == "{}"
+    assert target.stat().st_mode & 0o777 == 0o777 & ~current_umask()  # not mkdtemp's 0700
+
+    try:
+        with staged_directory(target) as tmp:
+            (tmp / "config.json").write_text('{"half": true}')
+            raise RuntimeError("crash while saving")
+    except RuntimeError:
+        pass
+    assert (target / "config.json").read_text() == "{}"
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # the partial folder is gone

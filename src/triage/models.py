@@ -10,6 +10,9 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +82,40 @@ def swap_in_directory(tmp: str | Path, directory: str | Path) -> None:
     os.replace(tmp, directory)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def ordinary_mode(path: str | Path, *, directory: bool = False) -> None:
+    """Give ``path`` the mode a newly created file (or folder) gets under the umask.
+
+    ``mkdtemp`` makes folders 0700 and some writers (safetensors) files 0600; a saved model is ordinary data.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
+@contextmanager
+def staged_directory(directory: str | Path) -> Iterator[Path]:
+    """A fresh sibling folder to write a model into; it replaces ``directory`` when the block succeeds.
+
+    On an exception the partial folder is removed and ``directory`` is left as it was (see
+    :func:`swap_in_directory`).
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    ordinary_mode(tmp, directory=True)
+    try:
+        yield tmp
+        swap_in_directory(tmp, directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def verify_manifest(directory: str | Path) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -289,15 +288,13 @@ class FineTunedE5Encoder(TorchE5Encoder):
         """Write the fine-tuned layers (safetensors) and their settings to ``directory``."""
         from safetensors.torch import save_file
 
-        from triage.models import sha256_file
+        from triage.models import ordinary_mode, sha256_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self._changed_state().items()}
         save_file(state, str(directory / WEIGHTS))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(directory / WEIGHTS, 0o666 & ~umask)  # safetensors writes 0600; a model is an ordinary file
+        ordinary_mode(directory / WEIGHTS)  # safetensors writes 0600
         meta = {
             "base": MODEL_NAME,
             "base_sha256": sha256_file(self.model_dir / "model.safetensors"),

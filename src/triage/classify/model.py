@@ -748,21 +748,12 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         The directory is written completely under a temporary name and then swapped in, so a model being
         served from ``directory`` keeps working until the new one is saved.
         """
-        import os
-        import shutil
-        import tempfile
-
         from triage.classify.card import write_model_card
-        from triage.models import swap_in_directory, write_manifest
+        from triage.models import staged_directory, write_manifest
 
         self._check_fitted()
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a saved model is an ordinary folder
-        try:
+        with staged_directory(directory) as tmp:
             arrays = {
                 "coef": self.coef_,
                 "intercept": self.intercept_,
@@ -809,10 +800,6 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
             (tmp / METRICS_FILE).write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
             write_model_card(tmp / CARD_FILE, self, extra=extra)
             write_manifest(tmp, {"type": "TicketClassifier", "encoder": config["encoder"]})
-            swap_in_directory(tmp, directory)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
     @classmethod

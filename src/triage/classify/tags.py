@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -210,13 +208,11 @@ class TicketTagger(BaseEstimator):
 
     def save(self, directory: str | Path) -> Path:
         """Write config.json, weights.npz, metrics.json and the sha256 manifest (no pickle)."""
-        from triage.models import swap_in_directory, write_manifest
+        from triage.models import staged_directory, write_manifest
 
         self._check_fitted()
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with staged_directory(directory) as tmp:
             np.savez_compressed(
                 tmp / WEIGHTS_FILE,
                 coef=self.coef_,
@@ -238,10 +234,6 @@ class TicketTagger(BaseEstimator):
             (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
             (tmp / "metrics.json").write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
             write_manifest(tmp, {"type": "TicketTagger", "encoder": config["encoder"]})
-            swap_in_directory(tmp, directory)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
     @classmethod

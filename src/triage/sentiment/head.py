@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -297,13 +295,11 @@ class SentimentHead:
         self, directory: str | Path, *, metrics: dict[str, Any] | None = None, card: str | None = None
     ) -> Path:
         """Write the head to ``directory`` (swapped in atomically), with a sha256 manifest."""
-        from triage.models import swap_in_directory, write_manifest
+        from triage.models import staged_directory, write_manifest
 
         self._check()
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with staged_directory(directory) as tmp:
             self.embedding_.save(tmp / "embedding")
             if self.lexical_ is not None:
                 self.lexical_.save(tmp)
@@ -332,10 +328,6 @@ class SentimentHead:
             if card is not None:
                 (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
             write_manifest(tmp, {"type": HEAD_TYPE, "encoder": config["encoder"]})
-            swap_in_directory(tmp, directory)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
     @classmethod
