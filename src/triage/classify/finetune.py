@@ -190,7 +190,7 @@ def fine_tune_e5(
     if max(len(rows) for rows in by_label) < 2:
         raise InputError("fine_tune needs at least one label with two or more texts")
 
-    encoder = FineTunedE5Encoder(_base_dir(model_dir), device=device)
+    encoder = FineTunedE5Encoder(model_dir, device=device)
     model = encoder.model
     model.train()
     bert = model.bert
