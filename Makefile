@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch is pinned to the CPU wheel on local disk; installing it first stops pip pulling a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean dist
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) -m benchmarks all
+
+# sdist + wheel (with the bundled heads and samples) into dist/, then twine's metadata/README check.
+dist: $(VENV)/.test
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

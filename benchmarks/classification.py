@@ -14,7 +14,7 @@ Rows (rates are fractions):
   training split): category and intent macro-F1 (no published anchor).
 - cross-lingual: the English-trained bitext category head on a small hand-written labelled set of German,
   Hungarian and Russian tickets (15 each, with the English originals as control) and on the bundled
-  multilingual sample tickets (``examples/tickets.jsonl``): per-language accuracy.
+  multilingual sample tickets (``src/triage/bundled/samples/tickets.jsonl``): per-language accuracy.
 
 Embeddings come from the shared persistent cache (``benchmarks/.cache``); train time excludes encoding,
 which is reported separately as end-to-end throughput on uncached texts.
@@ -38,7 +38,7 @@ BANKING = "banking77"
 CLINC = "clinc150/data_full.json"
 BITEXT_8K = "bitext-customer-support/bitext_customer_service_8k.csv"
 BITEXT_20K = "bitext-customer-support/bitext_customer_support_20k.csv"
-SAMPLE_TICKETS = REPO_ROOT / "examples" / "tickets.jsonl"
+SAMPLE_TICKETS = REPO_ROOT / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 
 #: The two Bitext files spell three labels differently; the 8k (and official Bitext) names are kept.
 CATEGORY_NAMES = {"INVOICES": "INVOICE", "REFUNDS": "REFUND", "SHIPPING": "SHIPPING_ADDRESS"}
@@ -761,7 +761,7 @@ def run_crosslingual(ctx: Context, encoder: Any, models: dict[tuple[str, str], A
             source = (
                 "hand-written set (same 15 requests per language)"
                 if not lang.startswith("sample")
-                else "examples/tickets.jsonl expected_category"
+                else "sample tickets.jsonl expected_category"
             )
             rows.append(
                 Row(

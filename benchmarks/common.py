@@ -140,7 +140,7 @@ def machine_info() -> dict[str, Any]:
         "ram_gib": _ram_gib(),
         "python": platform.python_version(),
         "numpy": _version("numpy"),
-        "triage": _version("triage"),
+        "triage": _version("helpdesk-triage"),
         "platform": platform.platform(),
         "load_avg_1_5_15": _loadavg(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -9,7 +9,7 @@ queries; bar: no loss beyond 0.5 point; plus the share of queries whose top-1 is
 float16, batch 256) come from ``benchmarks/raw/encoders_device.json``, written by
 ``python -m benchmarks.encoders device-run`` on a CUDA machine, and are marked with that device.
 
-Texts are ticket-length (60-100 words): ``examples/tickets.jsonl`` when present, else consecutive FLORES-200
+Texts are ticket-length (60-100 words): the sample ``tickets.jsonl`` when present, else consecutive FLORES-200
 devtest sentences joined per language, languages interleaved. No embedding cache: every text is encoded.
 Achieved model GFLOP/s is estimated as 2 * non-embedding parameters * tokens / time (attention's own
 seq^2 work and padding are not counted) and compared with numpy's float32 matmul GFLOP/s from the same run.
@@ -30,7 +30,7 @@ from benchmarks.common import REPO_ROOT, Context, Row, SkipTask, busy_warning, n
 
 FLORES = "mt-testsets/flores200-devtest"
 FLORES_CODES = ("eng", "deu", "fra", "spa", "por", "hun", "rus")
-TICKETS_JSONL = REPO_ROOT / "examples" / "tickets.jsonl"
+TICKETS_JSONL = REPO_ROOT / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 MIN_WORDS, MAX_WORDS = 60, 100
 #: (texts timed at batch 1, texts timed at batch 32 and 64)
 FULL_SIZES, QUICK_SIZES = (32, 128), (6, 32)
@@ -206,7 +206,7 @@ def ticket_texts(ctx: Context, needed: int) -> tuple[list[str], str]:
     labels: list[str] = []
     if TICKETS_JSONL.exists():
         texts = _tickets_from_jsonl(TICKETS_JSONL)[:needed]
-        labels.append(f"{len(texts)} from examples/tickets.jsonl")
+        labels.append(f"{len(texts)} from the sample tickets.jsonl")
     if len(texts) < needed:
         folder = ctx.dataset(FLORES)
         flores = _tickets_from_flores(folder) if folder is not None else []
@@ -214,7 +214,7 @@ def ticket_texts(ctx: Context, needed: int) -> tuple[list[str], str]:
             labels.append(f"{min(len(flores), needed - len(texts))} from FLORES devtest (7 languages)")
         texts += flores[: needed - len(texts)]
     if not texts:
-        raise SkipTask("no ticket texts: neither examples/tickets.jsonl nor FLORES-200 devtest is available")
+        raise SkipTask("no ticket texts: neither sample tickets.jsonl nor FLORES-200 devtest is available")
     if len(texts) < needed:  # repeat only when both sources together are too small
         texts = (texts * -(-needed // len(texts)))[:needed]
         labels.append("repeated")
@@ -437,7 +437,7 @@ def _stackfaq(ctx: Context):
     pairs = json.loads(path.read_text(encoding="utf-8"))["root"]["qapair"]
     questions = [p["question"] for p in pairs]
     queries = [(r, i) for i, p in enumerate(pairs) for r in (p["rephr"] or []) if r and r.strip() != "*"]
-    xling_path = REPO_ROOT / "examples" / "kb" / "eval" / "stackfaq_xling.jsonl"
+    xling_path = REPO_ROOT / "benchmarks" / "data" / "kb-eval" / "stackfaq_xling.jsonl"
     xling: list[tuple[str, int]] = []
     if xling_path.exists():
         for line in xling_path.read_text(encoding="utf-8").splitlines():

@@ -9,9 +9,9 @@ Sections (each a set of rows, anchors measured in the same run where possible):
 - abstain: leave-the-answer-out on StackFAQ: the same query with its thread in the KB (answerable) and with
   it removed (unanswerable). AUROC of the z-score margin vs. the raw top cosine; threshold picked on even
   threads, reported on odd ones.
-- crosslingual-stackfaq: 30 queries rewritten by hand in hu/de/ru (examples/kb/eval/stackfaq_xling.jsonl),
+- crosslingual-stackfaq: 30 queries rewritten by hand in hu/de/ru (data/kb-eval/stackfaq_xling.jsonl),
   English KB; Recall@5 vs. the same 30 in English. Bar: within 10 points.
-- sample-kb: examples/kb (19 articles, 41 variants) with 72 hand-written queries in 6 languages and 12
+- sample-kb: bundled samples/kb (19 articles, 41 variants), 72 hand-written queries in 6 languages and 12
   out-of-scope ones: top-1/Recall@5 per language, with and without language centring, abstain rates.
 - duplicates / trends: StackFAQ rephrasings of the same thread as duplicates: AP and precision/recall at the
   default thresholds (cosine vs. CSLS); community detection ARI, numpy vs. sentence-transformers parity.
@@ -37,8 +37,8 @@ import numpy as np
 from benchmarks.common import REPO_ROOT, Context, Row, SkipTask, cached_encoder
 
 STACKFAQ = "stackfaq/stackExchange-FAQ.json"
-EVAL_DIR = REPO_ROOT / "examples" / "kb" / "eval"
-SAMPLE_KB = REPO_ROOT / "examples" / "kb"
+EVAL_DIR = REPO_ROOT / "benchmarks" / "data" / "kb-eval"
+SAMPLE_KB = REPO_ROOT / "src" / "triage" / "bundled" / "samples" / "kb"
 PUBLISHED_BM25 = (0.665, "published BM25 MAP (BERT-FAQ toolkit README)")
 SUPERVISED = (0.978, "best supervised MAP (BERT-FAQ toolkit README)")
 NAIVE = {"dense": 0.905, "fused": 0.906, "bm25": 0.801}

@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.common import Context, Row, SkipTask
 
 DATA = Path(__file__).resolve().parent / "data" / "pii_snippets.jsonl"
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl"
+EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 LABEL = "pii_snippets"
 BAR_TYPES = ("EMAIL", "PHONE", "IBAN", "CARD")
 BAR_RECALL, BAR_PRECISION, BAR_OVERHEAD = 0.98, 0.95, 0.10
@@ -152,7 +152,7 @@ def pipeline_overhead(ctx: Context, snippets: Sequence[dict]) -> list[Row]:
     overhead = (m - b) / b
     step_share = statistics.median(redact_ms) / 1000 / b
     note = (
-        f"{len(tickets)} tickets (examples/tickets.jsonl + every 3rd snippet), steps {steps}, "
+        f"{len(tickets)} tickets (sample tickets.jsonl + every 3rd snippet), steps {steps}, "
         f"median of {rounds} alternating rounds: {b * 1000:.1f} ms/ticket without, {m * 1000:.1f} ms with"
         f"{fallback}"
     )

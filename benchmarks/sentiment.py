@@ -2,8 +2,8 @@
 
 Rows:
 - UMSAB test macro-F1 per language (de en fr es it pt ar hi) and their average for the bundled head
-  (``models/sentiment``), beside XLM-T's published numbers and, measured in the same run, the naive joint
-  logistic regression on the same e5 embeddings (shared/BASELINES.md: 63.6 average);
+  (``bundled/models/sentiment``), beside XLM-T's published numbers and, measured in the same run, the naive
+  joint logistic regression on the same e5 embeddings (shared/BASELINES.md: 63.6 average);
 - leave-one-language-out: the embedding head retrained without language X (UMSAB train+val of the other 7,
   plus TweetEval val unless X is en), tested on X, beside the naive LR trained the same way. This is how
   the head
@@ -42,7 +42,7 @@ XLMT = {
 XLMT_SOURCE = "XLM-T multilingual (Barbieri et al. 2022, UMSAB README)"
 BAR_UMSAB, BAR_TWEETEVAL = 0.64, 0.63
 QUICK_PER_LANGUAGE = 150
-EXAMPLES = REPO_ROOT / "examples" / "tickets.jsonl"
+EXAMPLES = REPO_ROOT / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 
 
 def _encode(encoder, texts: list[str]) -> np.ndarray:

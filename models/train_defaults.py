@@ -1,4 +1,4 @@
-"""Train the shipped default classifier heads: ``models/bitext-category`` and ``models/bitext-intent``.
+"""Train the default heads ``bitext-category`` and ``bitext-intent`` into ``src/triage/bundled/models``.
 
 Run from the repository root (needs ``../shared/data/bitext-customer-support``)::
 
@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: Where the package's bundled heads live in the source tree (shipped in the wheel as package data).
+BUNDLED = REPO / "src" / "triage" / "bundled" / "models"
 sys.path.insert(0, str(REPO))
 
 from benchmarks import classification as bench  # noqa: E402
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=REPO / "models")
+    parser.add_argument("--out-dir", type=Path, default=BUNDLED)
     args = parser.parse_args(argv)
     ctx = Context(data_dir=args.data_dir.resolve())
     if ctx.dataset("bitext-customer-support") is None:

@@ -1,6 +1,6 @@
-"""Train the bundled sentiment head (``models/sentiment``) from the public data in ``../shared/data``.
+"""Train the bundled sentiment head (``src/triage/bundled/models/sentiment``) on ``../shared/data``.
 
-    python models/train_sentiment.py [--data-dir ../shared/data] [--out models/sentiment]
+    python models/train_sentiment.py [--data-dir ../shared/data] [--out src/triage/bundled/models/sentiment]
 
 Training data: UMSAB (XLM-T) train + val splits in 8 languages and the TweetEval sentiment val split; the test
 splits are only used for the metrics written beside the model. Embeddings come from the shared benchmark cache
@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+#: The bundled head in the source tree (shipped in the wheel as package data).
+BUNDLED = REPO / "src" / "triage" / "bundled" / "models" / "sentiment"
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import DEFAULT_DATA_DIR, cached_encoder  # noqa: E402
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out", type=Path, default=REPO / "models" / "sentiment")
+    parser.add_argument("--out", type=Path, default=BUNDLED)
     parser.add_argument("--no-lexical", action="store_true", help="embedding head only")
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples" / "tickets.jsonl"
+EXAMPLES = REPO / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 #: Where the tests keep their converted multilingual-e5-small (built once, reused by later runs).
 TEST_CACHE = Path(os.environ.get("TRIAGE_TEST_CACHE_DIR", Path.home() / ".cache" / "triage-test"))
 E5_DIR = TEST_CACHE / "models" / "multilingual-e5-small"

@@ -37,7 +37,7 @@ from triage.kb.text import chunk_text, tokenize
 from triage.models import ModelIntegrityError
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_KB = REPO / "examples" / "kb"
+SAMPLE_KB = REPO / "src" / "triage" / "bundled" / "samples" / "kb"
 
 HASH_ENCODER_SRC = '''
 import re, zlib

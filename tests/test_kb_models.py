@@ -16,7 +16,7 @@ from triage.pipeline import Triager
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_KB = REPO / "examples" / "kb"
+SAMPLE_KB = REPO / "src" / "triage" / "bundled" / "samples" / "kb"
 
 
 def _subset(tmp_path: Path, names: list[str]) -> Path:

@@ -60,3 +60,87 @@ def test_staged_directory_swaps_in_on_success_and_keeps_the_old_one_on_error(tmp
         pass
     assert (target / "config.json").read_text() == "{}"
     assert sorted(os.listdir(tmp_path)) == ["model"]  # the partial folder is gone
+
+
+# ------------------------------------------------------------------------------------ bundled models
+REINSTALL = "pip install --force-reinstall helpdesk-triage"
+
+
+@pytest.fixture
+def bundled_copy(tmp_path, monkeypatch):
+    """A copy of the bundled heads that ``triage.models`` treats as the bundled folder (the package's own
+    files are never touched)."""
+    import shutil
+
+    import triage.models as models
+
+    copy = tmp_path / "bundled-models"
+    shutil.copytree(models.BUNDLED_MODELS_DIR, copy)
+    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", copy)
+    return copy
+
+
+def test_bundled_heads_are_package_data_and_verify():
+    from importlib import resources
+
+    from triage.models import BUNDLED_MODELS_DIR, SHIPPED_MODELS, bundled_models, resolve_model_dir
+
+    assert BUNDLED_MODELS_DIR == resources.files("triage.bundled") / "models"
+    assert set(SHIPPED_MODELS) <= set(bundled_models())
+    for name in SHIPPED_MODELS:
+        assert verify_manifest(resolve_model_dir(name))["files"]
+
+
+def test_tampered_bundled_file_says_to_reinstall_the_package(bundled_copy):
+    from triage.models import is_bundled, resolve_model_dir
+
+    directory = resolve_model_dir("bitext-category")
+    assert directory == bundled_copy / "bitext-category" and is_bundled(directory)
+    with open(directory / "config.json", "a", encoding="utf-8") as handle:
+        handle.write(" ")
+    with pytest.raises(ModelIntegrityError, match="does not match") as info:
+        verify_manifest(directory)
+    assert REINSTALL in str(info.value) and "helpdesk-triage" in str(info.value)
+
+
+def test_missing_bundled_file_or_head_says_to_reinstall_the_package(bundled_copy):
+    import shutil
+
+    from triage.errors import TriageError
+    from triage.models import resolve_model_dir
+
+    (bundled_copy / "sentiment" / "embedding" / "weights.npz").unlink()
+    with pytest.raises(ModelIntegrityError, match="missing") as info:
+        verify_manifest(resolve_model_dir("sentiment") / "embedding")
+    assert REINSTALL in str(info.value)
+
+    shutil.rmtree(bundled_copy / "bitext-intent")
+    with pytest.raises(TriageError, match="missing from the installed package") as info:
+        resolve_model_dir("bitext-intent")
+    assert REINSTALL in str(info.value)
+    with pytest.raises(TriageError, match="not found") as info:
+        resolve_model_dir("no-such-model")
+    assert "force-reinstall" not in str(info.value)
+
+
+def test_own_model_errors_do_not_blame_the_installation(tmp_path):
+    (tmp_path / "weights.npz").write_bytes(b"abc")
+    write_manifest(tmp_path)
+    (tmp_path / "weights.npz").write_bytes(b"abd")
+    with pytest.raises(ModelIntegrityError, match="re-save the model") as info:
+        verify_manifest(tmp_path)
+    assert "force-reinstall" not in str(info.value)
+
+
+def test_bundled_samples_have_public_paths(capsys):
+    from triage.bundled import __main__ as bundled_main
+    from triage.bundled import sample_kb_path, sample_tickets_path
+    from triage.io import read_records
+
+    tickets = [r.data for r in read_records(sample_tickets_path()) if r.data is not None]
+    assert len(tickets) == 30
+    assert len(list(sample_kb_path().glob("*.md"))) > 20
+    assert bundled_main.main(["kb"]) == 0
+    assert capsys.readouterr().out.strip() == str(sample_kb_path())
+    assert bundled_main.main(["nonsense"]) == 2
+    assert "usage" in capsys.readouterr().err

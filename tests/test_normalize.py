@@ -523,10 +523,10 @@ def test_hostile_inputs_are_linear(hostile: str) -> None:
 # Bundled sample backlog
 # ------------------------------------------------------------------------------------------------
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl"
+EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
 
 
-@pytest.mark.skipif(not EXAMPLES.exists(), reason="examples/tickets.jsonl not present")
+@pytest.mark.skipif(not EXAMPLES.exists(), reason="the bundled sample tickets.jsonl is not present")
 def test_bundled_tickets_normalise_cleanly() -> None:
     rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) == 30

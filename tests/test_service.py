@@ -82,7 +82,7 @@ def secured(tmp_path_factory):
         api_token=TOKEN,
         max_body_bytes=16384,
         max_batch=3,
-        kb=str(REPO / "examples" / "kb"),
+        kb=str(REPO / "src" / "triage" / "bundled" / "samples" / "kb"),
         feedback=str(tmp_path_factory.mktemp("fb") / "feedback.jsonl"),
         zammad_hmac_secret=SECRET,
     )

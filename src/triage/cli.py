@@ -15,8 +15,6 @@ app = typer.Typer(
     name="triage", help="Offline, multilingual helpdesk triage.", no_args_is_help=True, add_completion=False
 )
 
-REPO_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tickets.jsonl"
-
 
 def _version_callback(value: bool) -> None:
     if value:
@@ -55,14 +53,19 @@ def demo(
     output: Annotated[Path, typer.Option(help="Where to save the results.")] = Path("triage-demo-output"),
 ) -> None:
     """Triage the bundled multilingual sample backlog, print a table and save the results."""
+    from triage.bundled import BundledDataError, sample_kb_path, sample_tickets_path
     from triage.io import read_records, write_jsonl
     from triage.pipeline import Triager
 
-    source = input or REPO_EXAMPLES
+    try:
+        source = input or sample_tickets_path()
+        kb_dir = kb or (sample_kb_path() if input is None else input.parent / "kb")
+    except BundledDataError as exc:
+        _fail(f"{exc}; or pass --input FILE (and --kb FOLDER)")
     if not source.exists():
-        _fail(f"sample backlog not found at {source}; pass --input FILE")
+        _fail(f"ticket file not found at {source}; pass --input FILE")
     records = [r for r in read_records(source) if r.data is not None]
-    triager = Triager(_demo_config(source, kb or source.parent / "kb"))
+    triager = Triager(_demo_config(source, kb_dir))
     typer.echo(f"triaging {len(records)} tickets with steps: {', '.join(triager.config.steps)}", err=True)
     results = triager([r.data for r in records if r.data is not None])
     meta = [(r.data or {}).get("metadata", {}) for r in records]

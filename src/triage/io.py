@@ -121,7 +121,9 @@ def _parquet_rows(path: str | Path, batch_rows: int = 1024) -> Iterator[Record]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise InputError("reading Parquet needs pyarrow: pip install 'triage[dask]' (or pyarrow)") from exc
+        raise InputError(
+            "reading Parquet needs pyarrow: pip install 'helpdesk-triage[dask]' (or pyarrow)"
+        ) from exc
     source: Any = path
     if str(path) == "-":  # Parquet needs random access: stdin is read into memory
         import pyarrow as pa

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from triage import bundled
 from triage.errors import TriageError
 
 MANIFEST = "manifest.json"
@@ -36,8 +37,8 @@ SAFE_SUFFIXES = {
     ".model",
     ".onnx",
 }
-#: The project's bundled models (trained heads that ship with triage).
-BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+#: The bundled models (trained heads that ship inside the package, ``triage/bundled/models``).
+BUNDLED_MODELS_DIR: Path = bundled.MODELS_DIR
 
 
 class ModelIntegrityError(TriageError):
@@ -118,13 +119,37 @@ def staged_directory(directory: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def is_bundled(directory: str | Path) -> bool:
+    """Whether ``directory`` is (inside) the package's bundled models folder."""
+    try:
+        Path(directory).resolve().relative_to(BUNDLED_MODELS_DIR.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _integrity_error(directory: Path, problem: str, fix: str) -> ModelIntegrityError:
+    """The error for a bad model file; for a bundled model the fix is reinstalling the package."""
+    if is_bundled(directory):
+        fix = (
+            f"the files bundled with {bundled.DISTRIBUTION} were modified or are incomplete: "
+            f"reinstall it with `{bundled.REINSTALL}`"
+        )
+    return ModelIntegrityError(f"{problem}; {fix}")
+
+
 def verify_manifest(directory: str | Path) -> dict[str, Any]:
-    """Check every file listed in ``manifest.json``; raise :class:`ModelIntegrityError` on any mismatch."""
+    """Check every file listed in ``manifest.json``; raise :class:`ModelIntegrityError` on any mismatch.
+
+    For a bundled model (under :data:`BUNDLED_MODELS_DIR`) the message says to reinstall the package.
+    """
     directory = Path(directory)
     path = directory / MANIFEST
     if not path.exists():
-        raise ModelIntegrityError(
-            f"{directory} has no {MANIFEST}: it was not saved by triage, refusing to load it"
+        raise _integrity_error(
+            directory,
+            f"{directory} has no {MANIFEST}",
+            "it was not saved by triage, refusing to load it",
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     listed = manifest.get("files", {})
@@ -144,27 +169,40 @@ def verify_manifest(directory: str | Path) -> dict[str, Any]:
                 f"{file}: unsupported file type; triage loads only data formats {SAFE_SUFFIXES}"
             )
         if not file.exists():
-            raise ModelIntegrityError(f"{file} is listed in the manifest but missing")
+            raise _integrity_error(
+                directory, f"{file} is listed in the manifest but missing", "restore it or re-save the model"
+            )
         if sha256_file(file) != expected:
-            raise ModelIntegrityError(
-                f"{file} does not match the sha256 in its manifest: modified or corrupted"
+            raise _integrity_error(
+                directory,
+                f"{file} does not match the sha256 in its manifest: modified or corrupted",
+                "restore the original file or re-save the model",
             )
     return manifest
 
 
+#: The models a complete installation bundles (a missing one means a broken install, not a typo).
+SHIPPED_MODELS = ("bitext-category", "bitext-intent", "sentiment")
+
+
 def resolve_model_dir(name_or_path: str | Path) -> Path:
-    """A model directory: an existing path, or the name of a bundled model under ``models/``."""
+    """A model directory: an existing path, or the name of a bundled model (``triage/bundled/models``)."""
     path = Path(name_or_path)
     if path.exists():
         return path
-    bundled = BUNDLED_MODELS_DIR / str(name_or_path)
-    if bundled.exists():
-        return bundled
+    shipped = BUNDLED_MODELS_DIR / str(name_or_path)
+    if shipped.exists():
+        return shipped
+    if str(name_or_path) in SHIPPED_MODELS:
+        raise TriageError(
+            f"the bundled model {name_or_path!r} is missing from the installed package ({shipped}): "
+            f"reinstall it with `{bundled.REINSTALL}`"
+        )
     raise TriageError(f"model {name_or_path!r} not found: give a directory, or one of {bundled_models()}")
 
 
 def bundled_models() -> list[str]:
-    """Names of the models shipped in the project's ``models/`` folder."""
+    """Names of the models shipped inside the package (``triage/bundled/models``)."""
     if not BUNDLED_MODELS_DIR.exists():
         return []
     return sorted(p.name for p in BUNDLED_MODELS_DIR.iterdir() if (p / MANIFEST).exists())

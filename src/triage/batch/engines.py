@@ -141,7 +141,7 @@ class DaskEngine:
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:
-            raise TriageError("--engine dask needs Dask: pip install 'triage[dask]'") from exc
+            raise TriageError("--engine dask needs Dask: pip install 'helpdesk-triage[dask]'") from exc
         self.config_json = config_to_json(config)
         self.encoder_spec = encoder_spec
         self.want = (want_lines, want_flats)

@@ -39,7 +39,9 @@ def output_format(path: Path, fmt: str | None = None) -> str:
         try:
             import pyarrow  # noqa: F401
         except ImportError as exc:
-            raise InputError("Parquet output needs pyarrow: pip install 'triage[dask]' (or pyarrow)") from exc
+            raise InputError(
+                "Parquet output needs pyarrow: pip install 'helpdesk-triage[dask]' (or pyarrow)"
+            ) from exc
     return fmt
 
 

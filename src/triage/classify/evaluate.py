@@ -3,7 +3,7 @@
 ``evaluate(model, X, y)`` gives accuracy, macro-F1, a per-class table, the confusion matrix, the expected
 calibration error and the coverage / precision at the model's abstain threshold. ``plot_confusion`` and
 ``plot_precision_coverage`` write PNGs with matplotlib (imported only when called:
-``pip install 'triage[plots]'``).
+``pip install 'helpdesk-triage[plots]'``).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _pyplot() -> Any:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "plots need matplotlib: pip install 'triage[plots]' (or pip install matplotlib)"
+            "plots need matplotlib: pip install 'helpdesk-triage[plots]' (or pip install matplotlib)"
         ) from exc
     return plt
 

@@ -119,7 +119,7 @@ def _torch() -> Any:
         import torch
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "fine_tune needs torch: pip install 'triage[transformers]' (CPU wheel: torch==2.13.0)"
+            "fine_tune needs torch: pip install 'helpdesk-triage[transformers]' (CPU wheel: torch==2.13.0)"
         ) from exc
     return torch
 

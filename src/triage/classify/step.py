@@ -50,7 +50,8 @@ class ClassifyStep:
             if not heads:
                 raise ModelNotAvailableError(
                     "no classifier heads configured and the bundled 'bitext-category' model is missing: "
-                    "train one with `triage train` and set options.classify.heads"
+                    "reinstall with `pip install --force-reinstall helpdesk-triage`, or train one with "
+                    "`triage train` and set options.classify.heads"
                 )
         if not isinstance(heads, dict) or not heads:
             raise TriageError('options.classify.heads must be a mapping like {"category": "bitext-category"}')

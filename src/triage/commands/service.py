@@ -41,7 +41,9 @@ def serve(
 
         from triage.service.settings import ServiceSettings
     except ImportError as exc:
-        typer.secho(f"error: the service needs its extra: pip install 'triage[service]' ({exc})", err=True)
+        typer.secho(
+            f"error: the service needs its extra: pip install 'helpdesk-triage[service]' ({exc})", err=True
+        )
         raise typer.Exit(2) from exc
     overrides = {
         "TRIAGE_CONFIG": str(config) if config else None,

@@ -126,7 +126,7 @@ class KnowledgeBase:
 
     Example::
 
-        kb = KnowledgeBase.build("examples/kb")          # a folder of Markdown articles
+        kb = KnowledgeBase.build("help-articles/")       # a folder of Markdown articles
         kb.search("I was charged twice", k=3).hits[0].title
         kb.save("my-kb"); kb = KnowledgeBase.load("my-kb")
     """

@@ -4,7 +4,7 @@ Both are opt-in (they need a knowledge base / a ticket index) and reuse the tick
 step computed: the ticket is never encoded twice. Options come from ``TriageConfig.options``::
 
     {"steps": [..., "kb", "similar"],
-     "options": {"kb": {"path": "examples/kb", "k": 3},
+     "options": {"kb": {"path": "help-articles/", "k": 3},
                  "similar": {"path": "past-tickets.jsonl", "k": 5}}}
 """
 

@@ -422,7 +422,7 @@ class PhoneValidator:
                 import phonenumbers  # noqa: F401
             except ImportError as exc:
                 raise ImportError(
-                    "use_library=True needs the phonenumbers package: pip install 'triage[pii]'"
+                    "use_library=True needs the phonenumbers package: pip install 'helpdesk-triage[pii]'"
                 ) from exc
         self.use_library = use_library
 

@@ -147,7 +147,7 @@ def _cryptography():
         from cryptography import fernet
     except ImportError as exc:
         raise TriageError(
-            "encrypting the PII mapping needs the cryptography package: pip install 'triage[pii]'"
+            "encrypting the PII mapping needs the cryptography package: pip install 'helpdesk-triage[pii]'"
         ) from exc
     return fernet
 

@@ -20,7 +20,7 @@ _HOW_TO_ADD = (
     "save a seq2seq summarisation model with `model.save_pretrained(DIR)` and "
     "`tokenizer.save_pretrained(DIR)` "
     "(e.g. facebook/bart-large-cnn or a fine-tuned mT5 on a machine with hub access) and pass model=DIR; "
-    "needs `pip install 'triage[transformers]'`"
+    "needs `pip install 'helpdesk-triage[transformers]'`"
 )
 
 

@@ -129,7 +129,7 @@ class TransformersBackend:
             from transformers import AutoConfig, AutoTokenizer
         except ImportError as exc:
             raise ModelNotAvailableError(
-                "transformers translation models need pip install 'triage[transformers]'"
+                "transformers translation models need pip install 'helpdesk-triage[transformers]'"
             ) from exc
         self.path = Path(model)
         if local_files_only and not self.path.is_dir():
