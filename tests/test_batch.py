@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -207,63 +206,104 @@ def test_uncommitted_part_is_discarded_on_resume(tmp_path):
     assert _ids(out) == good
 
 
-FACTORY = """
-import time
+GATED_ENCODER = """
+import os
+import signal
+
 from triage.batch.hashing import HashingEncoder
 
-class SlowHashing(HashingEncoder):
-    name = "slow-hashing"
+
+class GatedHashing(HashingEncoder):
+    '''The hashing encoder, except that it stops for good at the chunk holding row GATE_ROW.
+
+    It writes one line on the pipe GATE_FD, then waits for a signal: the test knows exactly where the run
+    stands (the chunks before are committed, this one is being scored) and the run cannot finish first.
+    '''
+
+    name = "gated-hashing"
 
     def encode(self, texts, *, kind="query", batch_size=32):
-        time.sleep(0.01 * len(texts))
+        gate = os.environ.get("GATE_ROW")
+        if gate and any(f"parcel {gate} is late" in text for text in texts):
+            os.write(int(os.environ["GATE_FD"]), b"gated\\n")
+            while True:
+                signal.pause()  # SIGINT raises KeyboardInterrupt here; SIGKILL ends the process
         return super().encode(texts, kind=kind, batch_size=batch_size)
 
+
 def make():
-    return SlowHashing()
+    return GatedHashing()
 """
 
 
-def _wait_for_commits(commits: Path, n: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if commits.exists() and len(commits.read_text().splitlines()) >= n:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{n} commits not reached: {proc.poll()}")
+def _committed(commits: Path) -> int:
+    """Complete (newline-terminated) commit lines on disk."""
+    return commits.read_text(encoding="utf-8").count("\n") if commits.exists() else 0
+
+
+def _start_gated(cmd: list[str], env: dict[str, str], gate_row: int, log: Path) -> subprocess.Popen:
+    """Start ``triage score`` and return once its encoder has reached row ``gate_row`` and stopped there.
+
+    The wait is on a pipe: a line arrives when the child reaches the gate, EOF when it exits first. The
+    child's output goes to ``log`` (a file cannot fill up and stall it the way an unread pipe can).
+    """
+    read_fd, write_fd = os.pipe()
+    try:
+        with open(log, "wb") as sink:
+            proc = subprocess.Popen(
+                cmd,
+                env={**env, "GATE_ROW": str(gate_row), "GATE_FD": str(write_fd)},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+            )
+    finally:
+        os.close(write_fd)  # the child holds the only write end: its exit means EOF here
+    with os.fdopen(read_fd, "rb") as gate:
+        line = gate.readline()
+    if line != b"gated\n":
+        proc.wait()
+        raise AssertionError(f"the run ended (rc {proc.returncode}) before row {gate_row}: {log.read_text()}")
+    return proc
 
 
 def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
-    """Real `triage score` processes: Ctrl-C (exit 130), resume, SIGKILL, resume: no row lost or doubled."""
-    (tmp_path / "slowenc.py").write_text(FACTORY)
+    """Real `triage score` processes: Ctrl-C (exit 130), resume, SIGKILL, resume: no row lost or doubled.
+
+    Each signal reaches a child held mid-chunk by a gated encoder (see GATED_ENCODER), never one that
+    could have finished: the chunks committed before each signal are known exactly.
+    """
+    (tmp_path / "gatedenc.py").write_text(GATED_ENCODER)
     src = tmp_path / "in.jsonl"
     good = _backlog(src, 300, broken_every=37)
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [
         sys.executable, "-m", "triage.cli", "score", str(src), "-o", str(out), "--no-progress",
-        "--encoder", "slowenc:make", "--config", _cfg(tmp_path), "--chunk-size", "20",
+        "--encoder", "gatedenc:make", "--config", _cfg(tmp_path), "--chunk-size", "20",
     ]  # fmt: skip
     commits = tmp_path / "out.jsonl.parts" / "commits.jsonl"
 
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_commits(commits, 3, proc)
+    log = tmp_path / "child.log"
+    proc = _start_gated(cmd, env, 65, log)  # chunks 0-2 (rows 1-60) committed, chunk 3 held
+    assert _committed(commits) == 3
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    proc.wait()
+    stderr = log.read_text()
     assert proc.returncode == 130 and "--resume" in stderr
-    after_ctrl_c = len(commits.read_text().splitlines())
+    assert "60 rows are committed" in stderr and _committed(commits) == 3
 
-    proc = subprocess.Popen([*cmd, "--resume"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_commits(commits, after_ctrl_c + 3, proc)
+    proc = _start_gated([*cmd, "--resume"], env, 125, log)  # chunks 3-5 (rows 61-120) added
+    assert _committed(commits) == 6
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait()
     assert proc.returncode == -signal.SIGKILL and not out.exists()
-    done = len(commits.read_text().splitlines())
-    assert after_ctrl_c + 3 <= done < 15
+    assert _committed(commits) == 6
 
-    resumed = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True)  # no gate
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert summary["resumed_after_rows"] == 20 * done
+    assert summary["resumed_after_rows"] == 120
     assert summary["rows"] == 300 and summary["scored"] == len(good)  # the report covers all three runs
     ids = _ids(out)
     assert ids == good and len(set(ids)) == len(ids)
@@ -298,11 +338,16 @@ def test_two_worker_processes_match_in_process(tmp_path):
 @pytest.fixture(scope="module")
 def dask_cluster():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    yield cluster
-    cluster.close()
+    import dask
+
+    # Dask's 30 s comm timeouts are hang guards, not part of the test: a loaded CI box must not trip them
+    guards = {"distributed.comm.timeouts.connect": "600s", "distributed.comm.timeouts.tcp": "600s"}
+    with dask.config.set(guards):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+        yield cluster
+        cluster.close()
 
 
 def test_dask_engine_on_a_local_cluster(tmp_path, dask_cluster):

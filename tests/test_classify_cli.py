@@ -140,8 +140,12 @@ def test_retrain_notebook_runs_headless(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     monkeypatch.setenv("TRIAGE_NOTEBOOK_OUT", str(tmp_path / "nb"))
     nb = nbformat.read(REPO / "notebooks" / "retrain_classifier.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    client = nbclient.NotebookClient(  # generous hang guards: a loaded machine must not trip them
+        nb,
+        timeout=1800,
+        startup_timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(REPO / "notebooks")}},
     )
     client.execute()
     outputs = "\n".join(

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -255,42 +254,67 @@ def test_save_refuses_a_foreign_folder_and_load_a_non_kb(tmp_path, kb):
 
 
 CHILD = HASH_ENCODER_SRC + textwrap.dedent("""
+    import signal
     import sys
-    from triage.kb import KnowledgeBase
-    kb = KnowledgeBase.load(sys.argv[1], HashEncoder())
-    print("ready", flush=True)
-    n = 0
-    while True:
-        n += 1
+    from triage.kb import KnowledgeBase, store
+
+    PATH, STEP, NTH, AT_SAVE = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    calls = {"save": 0, "step": 0}
+
+    def gate(original):
+        def gated(*args, **kwargs):
+            calls["step"] += 1
+            if calls["save"] == AT_SAVE and calls["step"] == NTH:
+                print("gated", flush=True)
+                while True:  # held here, in the middle of a save, until the test's SIGKILL
+                    signal.pause()
+            return original(*args, **kwargs)
+        return gated
+
+    setattr(store, STEP, gate(getattr(store, STEP)))
+    kb = KnowledgeBase.load(PATH, HashEncoder())
+    for n in range(1, AT_SAVE + 1):
+        calls["save"], calls["step"] = n, 0
         kb.upsert([{"id": f"extra-{n}", "title": f"Extra article {n}", "body": "filler text " * 200}])
-        kb.save(sys.argv[1])
+        kb.save(PATH)
+    print("finished", flush=True)
 """)
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.4])
-def test_killing_a_save_never_corrupts_the_kb(tmp_path, kb, hash_encoder, delay):
+@pytest.mark.parametrize(
+    ("step", "nth", "committed"),
+    [
+        ("write_manifest", 1, False),  # data files written, manifest not yet
+        ("_fsync_tree", 1, False),  # the new version complete in its temp folder, not renamed
+        ("_fsync_dir", 2, False),  # the version renamed into place, the pointer not yet swapped
+        ("_fsync_dir", 3, True),  # the pointer swapped (the commit point), the old version not yet removed
+    ],
+)
+def test_killing_a_save_never_corrupts_the_kb(tmp_path, kb, hash_encoder, step, nth, committed):
+    """SIGKILL lands inside the third save at a known step (the child waits there), never by chance."""
     path = tmp_path / "kb"
     kb.save(path)
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
+        [sys.executable, "-c", CHILD, str(path), step, str(nth), "3"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "gated"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     loaded = KnowledgeBase.load(path, hash_encoder)  # verifies every hash of the version it points to
     extras = sorted(int(a.split("-")[1]) for a in loaded.articles if a.startswith("extra-"))
     assert set(ARTICLES[i]["id"] for i in range(4)) <= set(loaded.articles)
-    assert extras == list(range(1, len(extras) + 1))  # a prefix of the child's saves, nothing half-written
+    assert extras == ([1, 2, 3] if committed else [1, 2])  # saves 1-2 complete; the third all or nothing
     assert loaded.search("reset password", k=1).hits[0].article_id == "reset"
     loaded.upsert([{"id": "after", "title": "After the crash"}])
     loaded.save(path)  # cleans the killed save's temp folder
     assert not [p for p in path.iterdir() if p.name.startswith(".tmp")]
+    versions = [p.name for p in path.iterdir() if p.is_dir()]
+    assert versions == [json.loads((path / POINTER).read_text())["version"]]
 
 
 # ------------------------------------------------------------------------------------------ suggestions

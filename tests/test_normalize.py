@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -469,54 +468,50 @@ def test_truncation_is_recorded_after_other_steps() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Performance
+# Huge inputs (their speed is measured by `python -m benchmarks robustness`, not asserted here)
 # ------------------------------------------------------------------------------------------------
 
 
-def _best_time(func, arg: str, repeat: int = 2) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func(arg)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_one_megabyte_plain_text_is_fast() -> None:
+def test_one_megabyte_plain_text_is_kept_whole() -> None:
     line = "Hello, my order 12345 has not arrived yet: could you check the delivery status?\n"
     text = (line * (1_000_000 // len(line) + 1))[:1_000_000]
-    assert _best_time(normalize_text, text) < 1.0
+    result = normalize_text(text)
+    assert result.text == text.strip() and result.removed == ()
 
 
-def test_one_megabyte_single_line_is_fast() -> None:
+def test_one_megabyte_single_line_is_kept_whole() -> None:
     text = ("lorem ipsum dolor sit amet " * 40000)[:1_000_000]
-    assert _best_time(normalize_text, text) < 1.0
+    result = normalize_text(text)
+    assert result.text == text.strip() and result.removed == ()
+    assert normalize_text(text, max_chars=1000).removed == ("truncated",)
 
 
-def test_one_megabyte_html_is_fast() -> None:
+def test_one_megabyte_html_is_converted() -> None:
     chunk = "<div><p>Hello &amp; <b>welcome</b> to the <a href='https://example.com'>shop</a></p></div>\n"
     html = "<html><body>" + chunk * (1_000_000 // len(chunk)) + "</body></html>"
     result = normalize_text(html)
-    assert result.text.startswith("Hello & welcome to the shop")
-    assert _best_time(normalize_text, html, repeat=1) < 3.0
+    assert result.text.startswith("Hello & welcome to the shop") and result.removed == ("html",)
+    assert result.text.count("Hello & welcome to the shop") == 1_000_000 // len(chunk)
 
 
 @pytest.mark.parametrize(
-    "hostile",
+    ("hostile", "start"),
     [
-        "<p>x</p><div>y</div>" + "<a" * 200_000,
-        "<p>x</p><div>y</div>" + '<a title=x"y z=\'w">' * 40_000,
-        "<p>x</p><div>y</div>" + "<!-- >" * 100_000,
-        "<p>x</p><div>y</div>" + "<![cdata[ >" * 80_000,
-        "On " + "x " * 200 + "\n" + ("a\n" * 300_000),
-        ("On " + "a " * 150 + ":\n") * 3000,
-        ">" * 500_000,
-        "x" + " \t" * 300_000 + "y",
-        "\n" * 500_000 + "word",
+        ("<p>x</p><div>y</div>" + "<a" * 200_000, "x\n\ny\n<a<a"),
+        ("<p>x</p><div>y</div>" + '<a title=x"y z=\'w">' * 40_000, 'x\n\ny\n<a title=x"y'),
+        ("<p>x</p><div>y</div>" + "<!-- >" * 100_000, "x\n\ny"),
+        ("<p>x</p><div>y</div>" + "<![cdata[ >" * 80_000, "x\n\ny"),
+        ("On " + "x " * 200 + "\n" + ("a\n" * 300_000), "On x x"),
+        (("On " + "a " * 150 + ":\n") * 3000, "On a a"),
+        (">" * 500_000, ">>>"),
+        ("x" + " \t" * 300_000 + "y", "x y"),
+        ("\n" * 500_000 + "word", "word"),
     ],
 )
-def test_hostile_inputs_are_linear(hostile: str) -> None:
-    assert _best_time(normalize_text, hostile, repeat=1) < 3.0
+def test_hostile_inputs_are_handled(hostile: str, start: str) -> None:
+    """Inputs that make naive regexes backtrack; their speed: `python -m benchmarks robustness`."""
+    result = normalize_text(hostile)
+    assert result.text.startswith(start) and len(result.text) <= len(hostile)
 
 
 # ------------------------------------------------------------------------------------------------

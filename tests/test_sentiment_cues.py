@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from triage.sentiment import CUE_KINDS, CueDetector, detect_cues
@@ -102,9 +100,7 @@ def test_kinds_can_be_restricted_and_unknown_kinds_rejected() -> None:
 def test_huge_and_empty_input_are_cheap_and_safe() -> None:
     assert detect_cues("") == []
     big = ("lorem ipsum dolor sit amet " * 40_000) + " URGENT"
-    start = time.perf_counter()
-    found = detect_cues(big)
-    assert time.perf_counter() - start < 2.0
+    found = detect_cues(big)  # its speed: `python -m benchmarks robustness`
     assert found == []  # only the first max_chars are scanned: the late cue is out of reach
     assert CueDetector(max_chars=len(big)).detect(big)[-1].kind in {"urgency", "shouting"}
 

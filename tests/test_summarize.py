@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from triage.schema import Ticket
@@ -93,18 +92,15 @@ def test_split_sentences_joins_hard_wrapped_email_lines_and_splits_cjk():
 
 def test_split_sentences_bounds_huge_input():
     text = "word " * 200_000  # 1 MB without any punctuation
-    start = time.perf_counter()
     sentences = split_sentences(text, max_chars=400, max_sentences=50)
     assert len(sentences) == 50 and all(len(s.text) <= 400 for s in sentences)
-    assert time.perf_counter() - start < 5
-    start = time.perf_counter()  # many rejected boundaries and joined lines: still linear time
+    # many rejected boundaries and joined lines (its speed: `python -m benchmarks robustness`)
     assert split_sentences("x. " * 100_000 + "\n" + "abc\n" * 100_000)
-    assert time.perf_counter() - start < 10
     with pytest.raises(ValueError, match="max_chars"):
         split_sentences("x", max_chars=5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no clocks
 @given(
     st.lists(st.sampled_from(list("ab .!?\n\t:;-1Éй。@/") + ["Mr.", "e.g.", " 3. ", "https://x.y/z."])).map(
         "".join
