@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # torch is pinned to the CPU wheel on local disk; installing it first stops pip pulling a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint bench clean dist
+.PHONY: demo test test-fast lint bench clean dist
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(VENV)/.core
 test: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q
+
+# Everything but the tests marked slow (real models, subprocess pipelines): the inner loop, under 90 s.
+test-fast: $(VENV)/.test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests benchmarks
