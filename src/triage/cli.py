@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -37,7 +37,7 @@ def _load_config(path: Path | None) -> Any:
     return TriageConfig.from_file(path) if path else TriageConfig()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -54,6 +54,7 @@ def demo(
 ) -> None:
     """Triage the bundled multilingual sample backlog, print a table and save the results."""
     from triage.bundled import BundledDataError, sample_kb_path, sample_tickets_path
+    from triage.errors import TriageError
     from triage.io import read_records, write_jsonl
     from triage.pipeline import Triager
 
@@ -65,9 +66,12 @@ def demo(
     if not source.exists():
         _fail(f"ticket file not found at {source}; pass --input FILE")
     records = [r for r in read_records(source) if r.data is not None]
-    triager = Triager(_demo_config(source, kb_dir))
-    typer.echo(f"triaging {len(records)} tickets with steps: {', '.join(triager.config.steps)}", err=True)
-    results = triager([r.data for r in records if r.data is not None])
+    try:
+        triager = Triager(_demo_config(source, kb_dir))
+        typer.echo(f"triaging {len(records)} tickets with steps: {', '.join(triager.config.steps)}", err=True)
+        results = triager([r.data for r in records if r.data is not None])
+    except TriageError as exc:  # a missing model or a damaged install: the message says how to fix it
+        _fail(str(exc))
     meta = [(r.data or {}).get("metadata", {}) for r in records]
     typer.echo(_table(results, [m.get("expected_language") for m in meta]))
     output.mkdir(parents=True, exist_ok=True)
