@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +28,16 @@ def serve(
     timeout: Annotated[
         float | None, typer.Option(min=0.001, help="Per-request time limit in seconds (30).")
     ] = None,
+    batch_window_ms: Annotated[
+        float | None,
+        typer.Option(min=0, max=1000, help="Micro-batching window: a ticket waits this long for others (5)."),
+    ] = None,
+    batch_max_tickets: Annotated[
+        int | None, typer.Option(min=1, help="Most tickets in one model call (32; 1 with a 0 window: off).")
+    ] = None,
+    public_docs: Annotated[
+        bool, typer.Option("--public-docs", help="Serve /docs and /openapi.json without the token.")
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes (each loads the models once).")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
@@ -53,6 +64,9 @@ def serve(
         "TRIAGE_MAX_BATCH": max_batch,
         "TRIAGE_MAX_BODY_BYTES": max_body_bytes,
         "TRIAGE_TIMEOUT_S": timeout,
+        "TRIAGE_BATCH_WINDOW_MS": batch_window_ms,
+        "TRIAGE_BATCH_MAX_TICKETS": batch_max_tickets,
+        "TRIAGE_PUBLIC_DOCS": "1" if public_docs else None,
     }
     for key, value in overrides.items():
         if value is not None:
@@ -71,7 +85,17 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=_log_config(log_level),
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the ``triage`` loggers (e.g. "triage service ready in ...") on stderr."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["triage"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def register(app: typer.Typer) -> None:

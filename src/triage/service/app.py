@@ -2,8 +2,13 @@
 ``GET /healthz`` and ``/readyz``. OpenAPI docs at ``/docs`` and ``/openapi.json``.
 
 Models load once, in a background thread started with the app: ``/healthz`` answers at once, ``/readyz`` turns
-200 when every model is loaded, and scoring calls get 503 until then. Scoring runs on one worker thread
-(the models are used by one request at a time), each request bounded by ``timeout_s``.
+200 when every model is loaded, and scoring calls get 503 until then. The models run on one worker thread.
+Tickets of concurrent requests are micro-batched (:mod:`triage.service.batcher`): one triager call serves
+every request that arrived within ``batch_window_ms``. Each request is bounded by ``timeout_s``; one that
+times out or whose client disconnects is cancelled, and its tickets that have not started never run.
+
+With ``api_token`` set, every path but ``/healthz`` and ``/readyz`` needs the bearer token (checked before the
+body is read, so 401 comes before 413 or 422); ``/docs`` and ``/openapi.json`` too unless ``public_docs``.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from triage import __version__
 from triage.schema import Ticket, TriageResult
+from triage.service.batcher import Batcher, describe
 from triage.service.errors import (
     ErrorResponse,
+    FieldError,
     ServiceError,
     error_response,
     error_responses,
@@ -59,6 +67,10 @@ class Readiness(BaseModel):
     encoder: str | None = None
     knowledge_base: bool = False
     load_seconds: float | None = None
+    batching: dict[str, float] = Field(
+        default_factory=dict,
+        description="Micro-batching settings (window_ms, max_tickets) and counters since the start.",
+    )
 
 
 class KBSearchRequest(BaseModel):
@@ -108,7 +120,7 @@ class FeedbackResponse(BaseModel):
 
 # ------------------------------------------------------------------------------------------- state
 class ServiceState:
-    """The loaded models and the single worker thread that uses them."""
+    """The loaded models, the single worker thread that uses them and the batcher that feeds it."""
 
     def __init__(self, settings: ServiceSettings, triager: Any | None = None) -> None:
         self.settings = settings
@@ -116,9 +128,16 @@ class ServiceState:
         self.kb: Any | None = None
         self.feedback: Any | None = None
         self.ready = threading.Event()
+        self.loaded = threading.Event()  # set when loading ended, ready or failed
         self.load_error: str | None = None
         self.load_seconds: float | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage")
+        self.batcher = Batcher(
+            lambda tickets: self.triager.triage_batch(tickets),
+            self.executor,
+            window_s=settings.batch_window_ms / 1000,
+            max_tickets=settings.batch_max_tickets,
+        )
 
     def load(self) -> None:
         """Build the Triager, run one ticket through it (every model loads now), open the knowledge base."""
@@ -143,6 +162,8 @@ class ServiceState:
         except Exception as exc:  # noqa: BLE001 - reported by /readyz, the server keeps answering
             log.exception("loading the models failed")
             self.load_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.loaded.set()
 
     def _open_kb(self) -> None:
         options = self.triager.config.options.get("kb") or {}
@@ -161,20 +182,51 @@ class ServiceState:
 
             self.feedback = FeedbackLog(feedback_path or f"{str(path).rstrip('/')}.feedback.jsonl")
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the model thread, within the request time limit."""
+    async def triage(self, tickets: list[Ticket], request: Request | None = None) -> list[TriageResult]:
+        """Triage ``tickets`` in the next micro-batch; results in order (ids ``row-<i>`` where none given)."""
         if not self.ready.is_set():
             raise not_ready(self)
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, fn, *args)
+        named = [t if t.id else t.model_copy(update={"id": f"row-{i}"}) for i, t in enumerate(tickets)]
+        return await self._guard(self.batcher.submit(named), request)
+
+    async def run(self, fn: Callable[[], T], request: Request | None = None) -> T:
+        """Run ``fn`` on the model thread (between batches), within the request time limit."""
+        if not self.ready.is_set():
+            raise not_ready(self)
+        return await self._guard(asyncio.get_running_loop().run_in_executor(self.executor, fn), request)
+
+    async def _guard(self, future: asyncio.Future[T], request: Request | None) -> T:
+        """Await ``future`` within ``timeout_s``; on a timeout or a client disconnect, cancel it."""
+        watcher = asyncio.ensure_future(_disconnected(request)) if request is not None else None
         try:
-            return await asyncio.wait_for(future, timeout=self.settings.timeout_s)
+            async with asyncio.timeout(self.settings.timeout_s):
+                if watcher is None:
+                    return await future
+                await asyncio.wait({future, watcher}, return_when=asyncio.FIRST_COMPLETED)
+                if not future.done():
+                    log.info("client disconnected from %s: request cancelled", request.url.path)
+                    raise ServiceError(
+                        499, "client_closed_request", "the client closed the connection before the answer"
+                    )
+                return future.result()
         except TimeoutError:
             raise ServiceError(
                 504,
                 "timeout",
-                f"the request took longer than {self.settings.timeout_s:g} s; send fewer tickets",
+                f"the request took longer than {self.settings.timeout_s:g} s; send fewer tickets, or retry "
+                "when the server is less busy",
             ) from None
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if not future.done():
+                future.cancel()  # tickets that have not started leave the queue
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed the connection (the body was read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def not_ready(state: ServiceState) -> ServiceError:
@@ -186,6 +238,36 @@ def not_ready(state: ServiceState) -> ServiceError:
         "the models are still loading; retry when GET /readyz answers 200",
         headers={"Retry-After": "5"},
     )
+
+
+# ------------------------------------------------------------------------------------------- auth
+class TokenMiddleware:
+    """With a token set: 401 for any path but ``public`` without ``Authorization: Bearer <token>``.
+
+    It runs before anything reads the body, so an unauthenticated request never learns more (413, 422).
+    """
+
+    def __init__(self, app: Any, token: str | None, public: frozenset[str], docs: frozenset[str]) -> None:
+        self.app = app
+        self.token = token
+        self.public = public
+        self.docs = docs
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or not self.token or scope.get("path") in self.public:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        scheme, _, given = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            await self.app(scope, receive, send)
+            return
+        message = "missing or wrong bearer token (Authorization: Bearer <token>)"
+        if scope.get("path") in self.docs:
+            message += "; to serve the API docs without a token, start the server with --public-docs"
+        await error_response(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})(
+            scope, receive, send
+        )
 
 
 # ------------------------------------------------------------------------------------------- limits
@@ -257,6 +339,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
         thread = threading.Thread(target=state.load, name="triage-load", daemon=True)
         thread.start()
         yield
+        await state.batcher.close()
         state.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
@@ -270,22 +353,14 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
     app.state.triage = state
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    docs = frozenset(
+        p for p in (app.docs_url, app.openapi_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
+    )
+    public = frozenset({"/healthz", "/readyz"} | (docs if settings.public_docs else set()))
+    app.add_middleware(TokenMiddleware, token=settings.api_token, public=public, docs=docs)  # outermost
 
-    def require_token(request: Request) -> None:
-        token = settings.api_token
-        if not token:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise ServiceError(
-                401,
-                "unauthorized",
-                "missing or wrong bearer token (Authorization: Bearer <token>)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    auth = [Depends(require_token)]
+    # The token itself is checked by TokenMiddleware; this only documents the scheme in the OpenAPI spec.
+    auth = [Depends(HTTPBearer(auto_error=False, description="TRIAGE_API_TOKEN, when the server has one."))]
     common = error_responses(401, 413, 422, 503, 504)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
@@ -304,6 +379,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
             encoder=getattr(state.triager.encoder, "name", None),
             knowledge_base=state.kb is not None,
             load_seconds=state.load_seconds,
+            batching=describe(state.batcher),
         )
 
     @app.post(
@@ -314,6 +390,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
         tags=["triage"],
     )
     async def triage(
+        request: Request,
         tickets: Annotated[
             Ticket | list[Ticket],
             Body(
@@ -332,33 +409,44 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
                 )
             if not tickets:
                 return []
-            return await state.run(state.triager.triage_batch, tickets)
-        return (await state.run(state.triager.triage_batch, [tickets]))[0]
+            return await state.triage(tickets, request)
+        return (await state.triage([tickets], request))[0]
 
     @app.post(
         "/v1/kb/search", response_model=KBSearchResponse, dependencies=auth, responses=common, tags=["kb"]
     )
-    async def kb_search(request: KBSearchRequest) -> KBSearchResponse:
+    async def kb_search(request: KBSearchRequest, http: Request) -> KBSearchResponse:
         """Search the knowledge base (dense + BM25 fused): the best articles with the passage that matched."""
         if not state.ready.is_set():
             raise not_ready(state)
         kb = require_kb(state)
         found = await state.run(
-            lambda: kb.search(request.query, request.k, language=request.language, mode=request.mode)
+            lambda: kb.search(request.query, request.k, language=request.language, mode=request.mode), http
         )
         return KBSearchResponse.model_validate(found.to_dict())
 
     @app.post(
         "/v1/feedback", response_model=FeedbackResponse, dependencies=auth, responses=common, tags=["kb"]
     )
-    async def feedback(request: FeedbackRequest) -> FeedbackResponse:
-        """Record what the agent did with a suggested article (accepted, edited, rejected)."""
+    async def feedback(request: FeedbackRequest, http: Request) -> FeedbackResponse:
+        """Record what the agent did with a suggested article (accepted, edited, rejected).
+
+        ``article_id`` must name an article of the knowledge base (422 otherwise)."""
         if not state.ready.is_set():
             raise not_ready(state)
-        require_kb(state)
+        kb = require_kb(state)
+        if request.article_id not in getattr(kb, "articles", {}):
+            raise ServiceError(
+                422,
+                "unknown_article",
+                f"article_id {request.article_id!r} is not in the knowledge base; use an article_id that "
+                "/v1/kb/search returned",
+                fields=[FieldError(loc="body.article_id", message="not an article of the knowledge base")],
+            )
         details = request.model_dump(exclude={"ticket_id", "article_id", "action"}, exclude_none=True)
         event = await state.run(
-            lambda: state.feedback.record(request.ticket_id, request.article_id, request.action, **details)
+            lambda: state.feedback.record(request.ticket_id, request.article_id, request.action, **details),
+            http,
         )
         return FeedbackResponse(recorded=event)
 
@@ -385,7 +473,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
                     401, "bad_signature", "X-Hub-Signature does not match the webhook's HMAC secret"
                 )
         ticket = zammad_ticket(payload)
-        result = (await state.run(state.triager.triage_batch, [ticket]))[0]
+        result = (await state.triage([ticket], request))[0]
         return zammad_response(ticket, result, settings.group_map, settings.zammad_priorities)
 
     @app.post(
@@ -396,6 +484,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
         tags=["webhooks"],
     )
     async def znuny_webhook(
+        request: Request,
         payload: Annotated[
             dict[str, Any],
             Body(description="Znuny/OTRS GenericInterface Ticket::Generic data: {Event, Ticket}."),
@@ -403,7 +492,7 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
     ) -> ZnunyWebhookResponse:
         """Znuny/OTRS invoker (or TicketGet) data: returns Queue, Priority and DynamicField values."""
         ticket = znuny_ticket(payload)
-        result = (await state.run(state.triager.triage_batch, [ticket]))[0]
+        result = (await state.triage([ticket], request))[0]
         return znuny_response(ticket, result, settings.group_map, settings.znuny_priorities)
 
     _tidy_union_errors(app)

@@ -32,7 +32,8 @@ class ServiceSettings(BaseModel):
 
     Environment variables (``from_env``): ``TRIAGE_API_TOKEN``, ``TRIAGE_CONFIG`` (pipeline config file),
     ``TRIAGE_ENCODER``, ``TRIAGE_KB``, ``TRIAGE_FEEDBACK``, ``TRIAGE_MAX_BODY_BYTES``, ``TRIAGE_MAX_BATCH``,
-    ``TRIAGE_TIMEOUT_S``, ``TRIAGE_ZAMMAD_HMAC_SECRET``.
+    ``TRIAGE_TIMEOUT_S``, ``TRIAGE_BATCH_WINDOW_MS``, ``TRIAGE_BATCH_MAX_TICKETS``, ``TRIAGE_PUBLIC_DOCS``,
+    ``TRIAGE_ZAMMAD_HMAC_SECRET``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -51,6 +52,20 @@ class ServiceSettings(BaseModel):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(64, ge=1, description="Most tickets in one /v1/triage request.")
     timeout_s: float = Field(30.0, gt=0, description="Per-request time limit (504 after it).")
+    batch_window_ms: float = Field(
+        5.0,
+        ge=0,
+        le=1000,
+        description="Micro-batching: how long the oldest queued ticket waits for others to join its batch.",
+    )
+    batch_max_tickets: int = Field(
+        32,
+        ge=1,
+        description="Micro-batching: most tickets in one triager call (1, with a 0 window: no batching).",
+    )
+    public_docs: bool = Field(
+        False, description="Serve /docs and /openapi.json without the token (the API still needs it)."
+    )
     zammad_hmac_secret: str | None = Field(None, repr=False, description="Checks Zammad's X-Hub-Signature.")
     group_map: dict[str, str] = Field(
         default_factory=dict, description="Triage category -> helpdesk group (Zammad) / queue (Znuny)."
@@ -74,6 +89,9 @@ class ServiceSettings(BaseModel):
             ("max_body_bytes", "TRIAGE_MAX_BODY_BYTES"),
             ("max_batch", "TRIAGE_MAX_BATCH"),
             ("timeout_s", "TRIAGE_TIMEOUT_S"),
+            ("batch_window_ms", "TRIAGE_BATCH_WINDOW_MS"),
+            ("batch_max_tickets", "TRIAGE_BATCH_MAX_TICKETS"),
+            ("public_docs", "TRIAGE_PUBLIC_DOCS"),
         ):
             if env.get(var):
                 values[key] = env[var]
