@@ -163,6 +163,46 @@ def test_names_after_salutations_closings_and_introductions(redactor: Redactor, 
     assert [t for kind, t in found(redactor, text) if kind == "PERSON"] == names
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Прошу вернуть деньги, с уважением, Мария Кузнецова", ["Мария Кузнецова"]),
+        ("Спасибо за помощь! С уважением, Алексей Смирнов", ["Алексей Смирнов"]),
+        ("Danke für die Hilfe, viele Grüße, Jürgen Weiß", ["Jürgen Weiß"]),
+        ("Espero su respuesta. Saludos cordiales, José Luis Fernández", ["José Luis Fernández"]),
+        ("Jó napot! Szabó Éva vagyok, a rendelésemről írok.", ["Szabó Éva"]),
+        ("Köszönöm, Kiss Bence vagyok.", ["Kiss Bence"]),
+        ("Kedves Nagy Úr! A csomag sérült.", ["Nagy"]),
+        ("Der Drucker geht nicht.\n\n-- \nStefan Braun\nMünchen", ["Stefan Braun"]),
+        ("Call me, whichever works. Best,\nSarah", ["Sarah"]),
+    ],
+)
+def test_names_found_by_the_leak_probe(redactor: Redactor, text: str, names) -> None:
+    """Issue 20 item 7: closings on the name's line, Hungarian "X Y vagyok", "Úr", the "-- " delimiter."""
+    assert [t for kind, t in found(redactor, text) if kind == "PERSON"] == names
+
+
+def test_everyday_phrases_near_the_new_name_cues_are_not_names(redactor: Redactor) -> None:
+    for text in [
+        "It works now, thanks, Windows Update",
+        "Biztos vagyok benne, hogy rossz a számla.",
+        "Nem tudom, hol vagyok.",
+        "-- Original Message --\nFrom: support",
+        "--\nSent from my iPhone",
+    ]:
+        assert [e for e in redactor.find(text) if e.type == "PERSON"] == [], text
+
+
+def test_emails_with_apostrophes_and_quotes(redactor: Redactor) -> None:
+    text = "Write to anna_maria.o'neil@x.de, 'bob@example.com' or jean-luc.d'artagnan@orange.fr."
+    assert found(redactor, text) == [
+        ("EMAIL", "anna_maria.o'neil@x.de"),
+        ("EMAIL", "bob@example.com"),
+        ("EMAIL", "jean-luc.d'artagnan@orange.fr"),
+    ]
+    assert found(redactor, "Tagsüber unter 030 / 123 456 78.") == [("PHONE", "030 / 123 456 78")]
+
+
 def test_generic_salutations_are_not_names(redactor: Redactor) -> None:
     for text in [
         "Dear Customer Service,\nhelp.",

@@ -104,8 +104,11 @@ def _ent(kind: str | None, match_text: str, start: int, method: str) -> Entity:
 # E-mail
 # --------------------------------------------------------------------------------------------------
 
+# The local part may hold apostrophes ("o'neil@x.de", "d'artagnan@orange.fr"); a quote that opens the match is
+# trimmed in find_emails, so "'bob@x.com'" masks bob@x.com.
+_EMAIL_QUOTES = "'’"
 _EMAIL_RE = re.compile(
-    r"(?<![\w.+\-])[\w.+\-]{1,64}"
+    r"(?<![\w.+\-'’])[\w.+\-'’]{1,64}"
     r"(?:@|\s?[\[(]\s?(?:at|@)\s?[\])]\s?)"
     r"[\w\-]{1,63}(?:(?:\.|\s?[\[(]\s?dot\s?[\])]\s?)[\w\-]{1,63}){0,5}"
     r"(?:\.|\s?[\[(]\s?dot\s?[\])]\s?)[^\W\d_]{2,24}(?![\w\-]|\.[^\W\d_])",
@@ -116,9 +119,11 @@ _EMAIL_RE = re.compile(
 def find_emails(text: str) -> Iterable[Entity]:
     for m in _EMAIL_RE.finditer(text):
         value = m.group(0)
-        if value[0] in ".-" or ".." in value:
+        trimmed = value.lstrip(_EMAIL_QUOTES)
+        start = m.start() + len(value) - len(trimmed)
+        if not trimmed or trimmed[0] in ".-@" or ".." in trimmed:
             continue
-        yield _ent(EMAIL, value, m.start(), "pattern")
+        yield _ent(EMAIL, trimmed, start, "pattern")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,7 +275,7 @@ def find_ips(text: str) -> Iterable[Entity]:
 _NUM_RE = re.compile(
     r"(?<![\w@#=&/\\+\-.,])"
     r"(\+\s?|\b|(?=\())"
-    r"((?:\(\d{1,19}\)|\d{1,19})(?:(?:\s?\(\d{1,4}\)\s?|[ \-./]|\s?[-–]\s?)(?:\(\d{1,19}\)|\d{1,19})){0,10})"
+    r"((?:\(\d{1,19}\)|\d{1,19})(?:(?:\s?\(\d{1,4}\)\s?|[ \-./]|\s?[-–/]\s?)(?:\(\d{1,19}\)|\d{1,19})){0,10})"
     r"(?![\w@]|[.,]\d)"
 )
 
@@ -843,7 +848,26 @@ _STOPWORDS = frozenset(
         "día",
         "días",
         "ügyfelünk",
-        "ügyfelünk",
+        "ügyfele",
+        "ügyfelük",
+        "előfizetője",
+        "én",
+        "kedves",
+        "tisztelt",
+        "úr",
+        "úrnő",
+        "asszony",
+        "üdvözlöm",
+        "szia",
+        "sziasztok",
+        "helló",
+        "hello",
+        "hi",
+        "ihr",
+        "ihre",
+        "ihren",
+        "your",
+        "votre",
         "felhasználónk",
         "vásárlónk",
         "előfizetőnk",
@@ -904,17 +928,41 @@ _PARTICLES = frozenset(
     }
 )
 _NAME_TOKEN_RE = re.compile(r"[^\W\d_][\w'’\-]{0,30}\.?|[^\W\d_]\.")
-_SALUTATION_RE = re.compile(rf"(?<![^\W\d_])(?:{_SALUTATION})(?![^\W\d_])[ ,]{{0,3}}", re.IGNORECASE)
-_INTRO_RE = re.compile(rf"(?<![^\W\d_])(?:{_INTRO})(?![^\W\d_])[ :,]{{0,3}}", re.IGNORECASE)
+
+
+def _longest_first(alternation: str) -> str:
+    """The ``|``-separated alternatives longest first, so "saludos cordiales" wins over "saludos"."""
+    return "|".join(sorted(set(alternation.split("|")), key=lambda alt: (-len(alt), alt)))
+
+
+_SALUTATION_RE = re.compile(
+    rf"(?<![^\W\d_])(?:{_longest_first(_SALUTATION)})(?![^\W\d_])[ ,]{{0,3}}", re.IGNORECASE
+)
+_INTRO_RE = re.compile(rf"(?<![^\W\d_])(?:{_longest_first(_INTRO)})(?![^\W\d_])[ :,]{{0,3}}", re.IGNORECASE)
 _TITLE_RE = re.compile(rf"(?<![^\W\d_])(?:{_TITLES})(?![^\W\d_])\s{{0,2}}", re.IGNORECASE)
-_CLOSING_LINE_RE = re.compile(rf"^\s*(?:{_CLOSINGS})(?![^\W\d_])[\s,.!:;\-–—]*(.*)$", re.IGNORECASE)
+_CLOSING_LINE_RE = re.compile(
+    rf"^\s*(?:{_longest_first(_CLOSINGS)})(?![^\W\d_])[\s,.!:;\-–—]*(.*)$", re.IGNORECASE
+)
+# Closings that are everyday words too ("thanks, Windows Update"): after a comma they start no signature.
+_PLAIN_CLOSINGS = frozenset(
+    "thanks|thank you|many thanks|best|cheers|danke|vielen dank|merci|gracias|muchas gracias|спасибо|"
+    "köszönöm|üdv|lg|vg|mfg|salutations".split("|")
+)
+_CLAUSE_CLOSINGS = "|".join(set(_CLOSINGS.split("|")) - _PLAIN_CLOSINGS)
+# A closing after a sentence or clause on the same line: ". Kind regards, Anna", ", с уважением, Мария"
 _INLINE_CLOSING_RE = re.compile(
-    rf"[.!?]\s{{1,3}}(?:{_CLOSINGS})(?![^\W\d_])[,.!:;\-–—]?\s*(?=[^\W\d_]|$)", re.IGNORECASE
+    rf"(?:[.!?]\s{{1,3}}(?:{_longest_first(_CLOSINGS)})"
+    rf"|[,;]\s{{1,3}}(?:{_longest_first(_CLAUSE_CLOSINGS)}))"
+    r"(?![^\W\d_])[,.!:;\-–—]?\s*(?=[^\W\d_]|$)",
+    re.IGNORECASE,
 )
 _HU_HONORIFIC_RE = re.compile(
-    r"((?:[A-ZÁÉÍÓÖŐÚÜŰ][\w\-]{1,30}\s){1,3})(?:úr|úrnak|asszony|asszonynak|úrnő)\b"
+    r"((?:[A-ZÁÉÍÓÖŐÚÜŰ][\w\-]{1,30}\s){1,3})(?:[úÚ]r|[úÚ]rnak|[aA]sszony|[aA]sszonynak|[úÚ]rnő)\b"
 )
+# Hungarian self-introduction with the name first: "Szabó Éva vagyok" (2-3 capitalised words right before it).
+_HU_SELF_INTRO_RE = re.compile(r"(?<![\w'’\-])((?:[^\W\d_][\w'’\-]{0,30} ){2,3})vagyok(?![^\W\d_])")
 _TERMINATOR = set(",!.:;?)\n")
+_SIGNATURE_DELIMITERS = frozenset({"--", "—", "–", "__"})
 
 
 def _is_name_token(token: str) -> bool:
@@ -986,11 +1034,24 @@ def find_names(text: str) -> Iterable[Entity]:
         if span and span[0] == m.end():
             yield Entity(PERSON, span[0], span[1], text[span[0] : span[1]], "title")
     for m in _HU_HONORIFIC_RE.finditer(text):
-        tokens = m.group(1).split()
-        if all(_is_name_token(t) for t in tokens):
-            value = m.group(1).rstrip()
-            yield Entity(PERSON, m.start(1), m.start(1) + len(value), value, "title")
+        tokens = list(re.finditer(r"\S+", m.group(1)))
+        while tokens and not _is_name_token(tokens[0].group(0)):
+            tokens.pop(0)  # "Kedves Nagy Úr": the salutation is not part of the name
+        if tokens and all(_is_name_token(t.group(0)) for t in tokens):
+            start, end = m.start(1) + tokens[0].start(), m.start(1) + tokens[-1].end()
+            yield Entity(PERSON, start, end, text[start:end], "title")
+    yield from _hu_self_introductions(text)
     yield from _signature_names(text)
+
+
+def _hu_self_introductions(text: str) -> Iterable[Entity]:
+    for m in _HU_SELF_INTRO_RE.finditer(text):
+        tokens = list(re.finditer(r"\S+", m.group(1)))
+        while tokens and not _is_name_token(tokens[0].group(0)):
+            tokens.pop(0)  # "hogy Kiss Bence vagyok", "Én Kiss Bence vagyok": the name starts later
+        if len(tokens) >= 2 and all(_is_name_token(t.group(0)) for t in tokens):
+            start, end = m.start(1) + tokens[0].start(), m.start(1) + tokens[-1].end()
+            yield Entity(PERSON, start, end, text[start:end], "introduction")
 
 
 def _terminated(text: str, end: int) -> bool:
@@ -1008,22 +1069,25 @@ def _signature_names(text: str) -> Iterable[Entity]:
     for index, line in enumerate(lines):
         if len(line) > 400:
             continue
+        line_end = offsets[index] + len(line)
         m = _CLOSING_LINE_RE.match(line) if len(line) <= 80 else None
-        tail_start = m.start(1) if m else None
-        if m is None:
-            # A closing after a sentence on the same line: "... thanks. Kind regards, Anna Kovács"
-            inline = None
-            for found in _INLINE_CLOSING_RE.finditer(line):
-                inline = found
-            if inline is None:
+        if line.strip() in _SIGNATURE_DELIMITERS:
+            tails = [len(line)]  # "-- " (the e-mail signature delimiter): the name is on the next line
+        else:
+            # A closing that opens the line ("Üdvözlettel: Tóth Gábor") or follows a sentence on it
+            # ("Спасибо! С уважением, Мария", "..., cordialement, Anne"): the name ends the line, or is next.
+            tails = [m.start(1)] if m else []
+            tails += [found.end() for found in _INLINE_CLOSING_RE.finditer(line)][-1:]
+        found_here = False
+        for tail_start in tails:
+            if not line[tail_start:].strip():
                 continue
-            tail_start = inline.end()
-        tail = line[tail_start:]
-        if tail.strip():
-            start = offsets[index] + tail_start
-            span = _scan_name(text, start, need_terminator=True, max_tokens=4)
-            if span and not text[span[1] : offsets[index] + len(line)].strip(" ,.!-–—"):
+            span = _scan_name(text, offsets[index] + tail_start, need_terminator=True, max_tokens=4)
+            if span and not text[span[1] : line_end].strip(" ,.!-–—"):
                 yield Entity(PERSON, span[0], span[1], text[span[0] : span[1]], "signature")
+                found_here = True
+                break
+        if found_here or not any(not line[t:].strip() for t in tails):
             continue
         # The name is on the next non-blank line, alone (up to 4 tokens, nothing else on the line).
         nxt = index + 1
