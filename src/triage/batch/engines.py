@@ -77,7 +77,12 @@ class InlineEngine:
 
 class ProcessEngine:
     """``--workers N`` on one machine: N spawned processes, each loading the models once (initializer)
-    with native threads capped to its share of the cores."""
+    with native threads capped to its share of the cores.
+
+    Workers never outlive this process: they get the kernel's parent-death signal (SIGKILL if the parent
+    is killed), ignore Ctrl-C (the parent coordinates), and ``close(cancel=True)`` ends them at once
+    instead of waiting for the chunks they hold (those were not committed and are scored again on resume).
+    """
 
     def __init__(
         self,
@@ -100,7 +105,7 @@ class ProcessEngine:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_process_worker,
-            initargs=(self.config_json, encoder_spec, threads),
+            initargs=(self.config_json, encoder_spec, threads, os.getpid()),
         )
         self.workers = workers
         self.max_inflight = 2 * workers
@@ -120,7 +125,19 @@ class ProcessEngine:
             future.result()
 
     def close(self, *, cancel: bool = False) -> None:
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # a worker may be deep in a chunk: its result would be thrown away
+            process.terminate()
+        for process in processes:
+            process.join(timeout=30)  # a hang guard: SIGTERM ends a worker unless native code blocks it
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.pool.shutdown(wait=True)
 
 
 class DaskEngine:

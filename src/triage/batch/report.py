@@ -76,6 +76,8 @@ def _merge(a: Any, b: Any) -> Any:
         return out
     if isinstance(a, int | float) and isinstance(b, int | float):
         return a + b
+    if isinstance(a, list) and isinstance(b, list):
+        return a + b
     return b
 
 
@@ -209,6 +211,7 @@ def build_report(
             "with_warnings": int(stats.get("warnings", 0)),
         },
         "failed_steps": stats.get("failed_steps", {}),
+        "input_issues": input_issues(stats),
         "language": dict(sorted((stats.get("language") or {}).items(), key=lambda kv: -kv[1])),
         "sentiment": stats.get("sentiment", {}),
         "heads": heads,
@@ -220,6 +223,22 @@ def build_report(
         },
         **(dict(extra) if extra else {}),
     }
+
+
+#: What each input issue code means, for the report and the CLI's warnings.
+INPUT_ISSUES = {
+    "undecodable": "had bytes not valid in the input encoding (replaced with U+FFFD; pass --encoding)",
+    "nul_bytes": "had NUL bytes (removed from the text, or the row refused)",
+}
+
+
+def input_issues(stats: Mapping[str, Any], *, first: int = 20) -> dict[str, dict[str, Any]]:
+    """Rows with input problems, by issue: how many and the first row numbers."""
+    out: dict[str, dict[str, Any]] = {}
+    for issue, rows in sorted((stats.get("input_issues") or {}).items()):
+        ordered = sorted(set(rows))
+        out[issue] = {"rows": len(ordered), "first_rows": ordered[:first], "meaning": INPUT_ISSUES.get(issue)}
+    return out
 
 
 def _round(value: Any) -> float | None:
@@ -263,4 +282,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         )
     if report.get("failed_steps"):
         lines.append(f"failed steps: {report['failed_steps']}")
+    for issue, seen in (report.get("input_issues") or {}).items():
+        more = ", ..." if seen["rows"] > len(seen["first_rows"]) else ""
+        rows = ", ".join(str(r) for r in seen["first_rows"]) + more
+        lines.append(f"input: {seen['rows']} row(s) {seen.get('meaning') or issue}: rows {rows}")
     return "\n".join(lines)

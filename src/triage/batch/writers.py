@@ -5,7 +5,12 @@ to disk and renamed to ``part-<n>.<ext>`` (with its errors in ``part-<n>.errors.
 is appended to ``commits.jsonl`` (the commit marker). A part without a commit line is incomplete and is
 discarded on ``--resume``, so a crash or Ctrl-C at any moment never duplicates or skips a row.
 At the end, the parts are concatenated (streaming, flat memory) into a temporary file that is renamed to
-OUTPUT; ``OUTPUT.errors.jsonl`` and ``OUTPUT.report.json`` are written the same way.
+OUTPUT; ``OUTPUT.errors.jsonl`` and ``OUTPUT.report.json`` are written the same way. A write that fails
+removes its temporary file; the committed parts stay, so ``--resume`` can finish the run.
+
+Before anything is scored, :meth:`RunStore.check` refuses an output path that cannot work (a folder, a
+parent that is a file, a folder that cannot be written) and a disk that is already too small (see
+:meth:`RunStore.check_space`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +71,51 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+#: Environment variable that replaces the measured free bytes of the output's filesystem (tests, dry runs).
+FREE_BYTES_ENV = "TRIAGE_SCORE_FREE_BYTES"
+#: Output bytes per input byte assumed before anything is scored. Deliberately low (the full pipeline
+#: writes more JSONL than it reads), so no run is refused on a disk that could hold it; from the first
+#: commit on, the measured bytes per row are projected instead (:meth:`RunStore.check_space`).
+OUTPUT_RATIO = {"jsonl": 1.0, "csv": 0.25, "parquet": 0.1}
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on ``folder``'s filesystem (or :data:`FREE_BYTES_ENV` when set)."""
+    override = os.environ.get(FREE_BYTES_ENV)
+    if override:
+        try:
+            return int(override)
+        except ValueError:
+            raise InputError(f"{FREE_BYTES_ENV}={override!r} is not a number of bytes") from None
+    return shutil.disk_usage(folder).free
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 def _csv_bytes(rows: list[dict[str, Any]], header: bool = False) -> bytes:
@@ -107,6 +152,75 @@ class RunStore:
         self.folder = output.with_name(output.name + ".parts")
         self.commits_path = self.folder / "commits.jsonl"
         self.settings_path = self.folder / "run.json"
+        #: Bytes of the committed parts (results and errors): what the final assembly copies.
+        self.parts_bytes = 0
+        #: The nearest existing folder of OUTPUT, found by :meth:`check` (free space is measured there).
+        self.check_folder: Path | None = None
+
+    # ------------------------------------------------------------------ checks before scoring
+    def check(self) -> None:
+        """Refuse an output path that would only fail at the end: raises :class:`InputError` saying why."""
+        name = self.output
+        if name.is_dir():
+            raise InputError(
+                f"-o {name} is a folder: name the output file, e.g. -o {name / ('scored.' + _EXT[self.fmt])}"
+            )
+        for path, what in ((self.errors_path, "errors file"), (self.report_path, "report")):
+            if path.is_dir():
+                raise InputError(
+                    f"the {what} would go to {path}, which is a folder: move it away or choose -o"
+                )
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{self.folder} is a file, but the run keeps its parts there: move it away")
+        ancestor = name.absolute().parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise InputError(f"cannot write {name}: {ancestor} is a file, not a folder; choose another -o")
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".triage-write-check-", dir=ancestor)
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write {name}: {ancestor} is not writable ({exc.strerror}); choose another -o or "
+                "fix its permissions"
+            ) from exc
+        self.check_folder = ancestor
+
+    def check_space(
+        self, *, input_bytes: int | None = None, rows_done: int = 0, rows_total: int | None = None
+    ) -> None:
+        """Refuse to go on when the output's filesystem cannot hold the rest of the run.
+
+        The run needs the parts plus, at the end, the final file assembled from them (about twice the
+        output). Before any commit the output is estimated from ``input_bytes`` (:data:`OUTPUT_RATIO`);
+        after one, from the bytes per row measured so far and ``rows_total``.
+        """
+        if rows_done and rows_total:
+            projected = self.parts_bytes / rows_done * max(rows_total, rows_done)
+            basis = f"{_size(self.parts_bytes / rows_done)} a row measured so far x {rows_total} rows"
+        elif input_bytes is not None:
+            projected = max(self.parts_bytes, input_bytes * OUTPUT_RATIO[self.fmt])
+            basis = f"at least {OUTPUT_RATIO[self.fmt]:g} x the input's {_size(input_bytes)}"
+        else:
+            return  # stdin before the first commit: nothing to estimate from
+        needed = int(projected - self.parts_bytes + projected)
+        folder = self.folder if self.folder.is_dir() else (self.check_folder or self.output.absolute().parent)
+        free = free_bytes(folder)
+        if free >= needed:
+            return
+        where = (
+            f"{rows_done} rows are committed in {self.folder}: free some space, then run the same command "
+            "with --resume"
+            if rows_done
+            else "free some space or choose another -o"
+        )
+        raise InputError(
+            f"not enough free space for {self.output}: the rest of the run needs about {_size(needed)} "
+            f"(the output is estimated at {_size(projected)}, {basis}; the final file is assembled from "
+            f"the parts, so about twice that) but {folder} has {_size(free)} free; {where}"
+        )
 
     # ------------------------------------------------------------------ start / resume
     def open(self, settings: Mapping[str, Any], *, resume: bool, overwrite: bool) -> list[dict[str, Any]]:
@@ -133,6 +247,9 @@ class RunStore:
                 )
             commits = self._read_commits()
             self._drop_uncommitted(commits)
+            self.parts_bytes = sum(
+                p.stat().st_size for part in self._parts(commits) for p in part if p.exists()
+            )
             return commits
         self.folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.settings_path, json.dumps(dict(settings), indent=2).encode("utf-8"))
@@ -183,12 +300,11 @@ class RunStore:
             data = _csv_bytes(outcome.flats)
         else:
             data = _parquet_bytes(outcome.flats)
+        errors = _lines_bytes([json.dumps(e, ensure_ascii=False) for e in outcome.errors])
         _atomic_write(self._part(outcome.index), data)
-        _atomic_write(
-            self._errors_part(outcome.index),
-            _lines_bytes([json.dumps(e, ensure_ascii=False) for e in outcome.errors]),
-        )
+        _atomic_write(self._errors_part(outcome.index), errors)
         _fsync_dir(self.folder)
+        self.parts_bytes += len(data) + len(errors)
         commit = {"chunk": outcome.index, "records": outcome.records, "stats": outcome.stats}
         with open(self.commits_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(commit) + "\n")
@@ -201,10 +317,36 @@ class RunStore:
         for commit in commits:
             yield self._part(commit["chunk"]), self._errors_part(commit["chunk"])
 
-    def finalize(self, commits: list[dict[str, Any]], report: Mapping[str, Any]) -> None:
-        """Concatenate the committed parts into OUTPUT (atomically), then remove the parts folder."""
+    def finalize(
+        self,
+        commits: list[dict[str, Any]],
+        report: Mapping[str, Any],
+        *,
+        publishing: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        """Concatenate the committed parts into OUTPUT (atomically), then remove the parts folder.
+
+        On failure (a full disk, a signal) the temporary files are removed and the parts are kept.
+        ``publishing``: a context in which the last steps (renames, report, cleanup) run, e.g. one that
+        holds signals back so a completed run is never left half-published.
+        """
         tmp_out = self.output.with_name(f".{self.output.name}.tmp")
         tmp_err = self.errors_path.with_name(f".{self.errors_path.name}.tmp")
+        try:
+            self._assemble(commits, tmp_out, tmp_err)
+            with publishing():
+                os.replace(tmp_out, self.output)
+                os.replace(tmp_err, self.errors_path)
+                _atomic_write(
+                    self.report_path, json.dumps(dict(report), indent=2, ensure_ascii=False).encode("utf-8")
+                )
+                shutil.rmtree(self.folder)
+        except BaseException:
+            for tmp in (tmp_out, tmp_err):
+                _unlink_quietly(tmp)
+            raise
+
+    def _assemble(self, commits: list[dict[str, Any]], tmp_out: Path, tmp_err: Path) -> None:
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -225,9 +367,3 @@ class RunStore:
         for tmp in (tmp_out, tmp_err):
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
-        os.replace(tmp_out, self.output)
-        os.replace(tmp_err, self.errors_path)
-        _atomic_write(
-            self.report_path, json.dumps(dict(report), indent=2, ensure_ascii=False).encode("utf-8")
-        )
-        shutil.rmtree(self.folder)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+#: ``triage score``'s exit codes (also in its --help and the README).
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_TOO_MANY_ERRORS = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143: 128 + the signal number
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -34,6 +41,14 @@ def score(
         str | None,
         typer.Option("--format", help="Input format: jsonl, csv, tsv or parquet (default: suffix)."),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Input text encoding, e.g. utf-8, utf-16, cp1252, latin-1 (default: from a byte-order "
+            "mark, else UTF-8). Bytes it cannot decode are flagged per row (warning, report), never silently "
+            "replaced."
+        ),
+    ] = None,
     output_format: Annotated[
         str | None, typer.Option(help="Output format: jsonl, csv or parquet (default: from the suffix).")
     ] = None,
@@ -60,12 +75,29 @@ def score(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar with rate and ETA.")] = True,
     report: Annotated[bool, typer.Option(help="Print the end-of-run report to stderr.")] = True,
+    max_error_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit with code 3 when more than this share of the rows could not be scored (the outputs "
+            "are still written). Default 1.0: only when every row failed.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Triage every ticket in INPUT into OUTPUT.
 
-    Rows that cannot be scored go to OUTPUT.errors.jsonl with their row number and the reason; the report
-    (counts, label/priority distribution, abstain rate, throughput, drift) goes to OUTPUT.report.json. The
-    run commits every chunk: after a crash or Ctrl-C, the same command with --resume goes on from there.
+    Rows that cannot be scored go to OUTPUT.errors.jsonl with their row number and the reason.
+    The report (counts, distributions, abstain rate, throughput, drift, input problems) goes to
+    OUTPUT.report.json. Every chunk is committed: after a crash, Ctrl-C or SIGTERM, the same
+    command with --resume goes on from there. The output path and free space are checked first.
+
+    Exit codes:
+    0 = the run completed;
+    2 = bad input, options or output path, or the run stopped on an error (stderr says what is kept);
+    3 = the run completed, but every row (or more than --max-error-rate of them) failed;
+    130 = interrupted by Ctrl-C, 143 = by SIGTERM (committed rows kept: rerun with --resume);
+    1 = an unexpected internal error.
     """
     from triage.batch import ScoreOptions, ScoringInterrupted, render_report, score_file
     from triage.config import TriageConfig
@@ -74,6 +106,7 @@ def score(
     try:
         options = ScoreOptions(
             fmt=fmt,
+            encoding=encoding,
             output_format=output_format,
             id_col=id_col,
             text_cols=[c.strip() for c in text_cols.split(",") if c.strip()] if text_cols else None,
@@ -90,7 +123,7 @@ def score(
         )
         summary = score_file(input, output, options)
     except ScoringInterrupted as exc:
-        _fail(str(exc), code=130)
+        _fail(str(exc), code=exc.exit_code)
         return
     except (TriageError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -98,7 +131,36 @@ def score(
     full = summary.pop("report")
     if report:
         typer.echo(render_report(full), err=True)
+    for line in _input_warnings(full, str(summary["report_file"])):
+        typer.secho(line, fg=typer.colors.YELLOW, err=True)
     typer.echo(json.dumps(summary))
+    too_many = _too_many_errors(summary, max_error_rate)
+    if too_many:
+        _fail(f"{too_many}; the reasons are in {summary['errors_file']}", code=EXIT_TOO_MANY_ERRORS)
+
+
+def _input_warnings(report: dict[str, Any], report_file: str) -> list[str]:
+    lines = []
+    for issue, seen in (report.get("input_issues") or {}).items():
+        rows = ", ".join(str(r) for r in seen["first_rows"]) + (
+            ", ..." if seen["rows"] > len(seen["first_rows"]) else ""
+        )
+        lines.append(
+            f"warning: {seen['rows']} row(s) {seen.get('meaning') or issue}: rows {rows} (see {report_file})"
+        )
+    return lines
+
+
+def _too_many_errors(summary: dict[str, Any], max_error_rate: float) -> str | None:
+    rows, failed = int(summary.get("rows", 0)), int(summary.get("row_errors", 0))
+    if not rows or not failed:
+        return None
+    if failed == rows:
+        return f"every row failed ({failed} of {rows})"
+    if failed / rows > max_error_rate:
+        share = f"{failed / rows:.1%}"
+        return f"{failed} of {rows} rows failed ({share}), more than --max-error-rate {max_error_rate:g}"
+    return None
 
 
 def register(app: typer.Typer) -> None:
