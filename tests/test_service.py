@@ -662,7 +662,7 @@ def test_triage_serve_command(tmp_path):
     port = _free_port()
     env = {**os.environ, "TRIAGE_API_TOKEN": TOKEN}
     cmd = [sys.executable, "-m", "triage.cli", "serve", "--port", str(port), "--config", str(cfg),
-           "--encoder", "hashing", "--max-batch", "2", "--batch-window-ms", "2",
+           "--encoder", "hashing", "--max-batch", "2", "--batch-window-ms", "2", "--batch-max-tickets", "8",
            "--log-level", "info"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -684,7 +684,8 @@ def test_triage_serve_command(tmp_path):
                 break
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        assert httpx.get(f"{base}/readyz").json()["batching"]["window_ms"] == 2
+        batching = httpx.get(f"{base}/readyz").json()["batching"]
+        assert batching["window_ms"] == 2 and batching["max_tickets"] == 8
         one = httpx.post(f"{base}/v1/triage", json={"body": "Nem tudok belépni a fiókomba."}, headers=auth)
         assert one.status_code == 200 and one.json()["language"] == "hu"
         three = httpx.post(f"{base}/v1/triage", json=[{"body": "a b c"}] * 3, headers=auth)
@@ -696,6 +697,17 @@ def test_triage_serve_command(tmp_path):
         reader.join(30)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it was SIGTERM
     assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in "".join(log)
+
+
+def test_encoder_batch_size_applies_to_the_triager_the_service_builds(tmp_path):
+    cfg = tmp_path / "pipeline.json"
+    cfg.write_text(json.dumps({"steps": ["normalize", "encode"], "batch_size": 32}))
+    settings = ServiceSettings(config_path=str(cfg), encoder="hashing", encoder_batch_size=2)
+    with Server(create_app(settings)) as server, httpx.Client(base_url=server.url) as client:
+        server.wait_ready(client)
+        assert server.state.triager.config.batch_size == 2
+        assert client.post("/v1/triage", json=[{"body": f"ticket {i}"} for i in range(5)]).status_code == 200
+    assert ServiceSettings.from_env(encoder_batch_size="4").encoder_batch_size == 4
 
 
 def test_default_service_pipeline_masks_personal_data():

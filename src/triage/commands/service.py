@@ -35,6 +35,10 @@ def serve(
     batch_max_tickets: Annotated[
         int | None, typer.Option(min=1, help="Most tickets in one model call (32; 1 with a 0 window: off).")
     ] = None,
+    encoder_batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Tickets per encoder call inside a micro-batch (the config's batch_size)."),
+    ] = None,
     public_docs: Annotated[
         bool, typer.Option("--public-docs", help="Serve /docs and /openapi.json without the token.")
     ] = False,
@@ -66,6 +70,7 @@ def serve(
         "TRIAGE_TIMEOUT_S": timeout,
         "TRIAGE_BATCH_WINDOW_MS": batch_window_ms,
         "TRIAGE_BATCH_MAX_TICKETS": batch_max_tickets,
+        "TRIAGE_ENCODER_BATCH_SIZE": encoder_batch_size,
         "TRIAGE_PUBLIC_DOCS": "1" if public_docs else None,
     }
     for key, value in overrides.items():

@@ -151,6 +151,8 @@ class ServiceState:
                 path = self.settings.config_path
                 # Personal data is masked before anything reads it unless a config file says otherwise.
                 config = TriageConfig.from_file(path) if path else TriageConfig(redact=True)
+                if self.settings.encoder_batch_size:
+                    config = config.model_copy(update={"batch_size": self.settings.encoder_batch_size})
                 self.triager = Triager(config, encoder=resolve_encoder(self.settings.encoder))
             self.triager([WARMUP_TICKET])
             self._open_kb()

@@ -32,7 +32,8 @@ class ServiceSettings(BaseModel):
 
     Environment variables (``from_env``): ``TRIAGE_API_TOKEN``, ``TRIAGE_CONFIG`` (pipeline config file),
     ``TRIAGE_ENCODER``, ``TRIAGE_KB``, ``TRIAGE_FEEDBACK``, ``TRIAGE_MAX_BODY_BYTES``, ``TRIAGE_MAX_BATCH``,
-    ``TRIAGE_TIMEOUT_S``, ``TRIAGE_BATCH_WINDOW_MS``, ``TRIAGE_BATCH_MAX_TICKETS``, ``TRIAGE_PUBLIC_DOCS``,
+    ``TRIAGE_TIMEOUT_S``, ``TRIAGE_BATCH_WINDOW_MS``, ``TRIAGE_BATCH_MAX_TICKETS``,
+    ``TRIAGE_ENCODER_BATCH_SIZE``, ``TRIAGE_PUBLIC_DOCS``,
     ``TRIAGE_ZAMMAD_HMAC_SECRET``.
     """
 
@@ -63,6 +64,13 @@ class ServiceSettings(BaseModel):
         ge=1,
         description="Micro-batching: most tickets in one triager call (1, with a 0 window: no batching).",
     )
+    encoder_batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Tickets per encoder call inside a micro-batch, for the triager the service builds "
+        "(None: the pipeline config's batch_size). On CPU the ONNX int8 engine is fastest at 1.",
+    )
     public_docs: bool = Field(
         False, description="Serve /docs and /openapi.json without the token (the API still needs it)."
     )
@@ -91,6 +99,7 @@ class ServiceSettings(BaseModel):
             ("timeout_s", "TRIAGE_TIMEOUT_S"),
             ("batch_window_ms", "TRIAGE_BATCH_WINDOW_MS"),
             ("batch_max_tickets", "TRIAGE_BATCH_MAX_TICKETS"),
+            ("encoder_batch_size", "TRIAGE_ENCODER_BATCH_SIZE"),
             ("public_docs", "TRIAGE_PUBLIC_DOCS"),
         ):
             if env.get(var):
