@@ -18,6 +18,7 @@ TASKS: dict[str, str] = {
     "translate": "benchmarks.translate",
     "sentiment": "benchmarks.sentiment",
     "finetune": "benchmarks.finetune",
+    "service": "benchmarks.service",
     "robustness": "benchmarks.robustness",
 }
 
