@@ -203,6 +203,38 @@ def test_emails_with_apostrophes_and_quotes(redactor: Redactor) -> None:
     assert found(redactor, "Tagsüber unter 030 / 123 456 78.") == [("PHONE", "030 / 123 456 78")]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Write to anna\u200b@example.com now", [("EMAIL", "anna\u200b@example.com")]),
+        ("Write to anna&#64;example.com now", [("EMAIL", "anna&#64;example.com")]),
+        ("Schreiben Sie an ｍａｒｉａ＠example.com", [("EMAIL", "ｍａｒｉａ＠example.com")]),
+        ("Tel: +36\u00a030\u00a0123\u00a04567.", [("PHONE", "+36\u00a030\u00a0123\u00a04567")]),
+        ("Tel.&nbsp;+36&nbsp;30&nbsp;123&nbsp;4567", [("PHONE", "+36&nbsp;30&nbsp;123&nbsp;4567")]),
+        ("Handy 0171\u20112345678", [("PHONE", "0171\u20112345678")]),
+        ("Mit freundlichen Grüßen, Ju\u0308rgen Weiß", [("PERSON", "Ju\u0308rgen Weiß")]),
+        ("<p>It is wrong.</p><p>Best regards,</p><p>Anna Kovács</p>", [("PERSON", "Anna Kovács")]),
+        (
+            '<a href="mailto:bob@example.com">bob@example.com</a>',
+            [("EMAIL", "bob@example.com"), ("EMAIL", "bob@example.com")],
+        ),
+    ],
+)
+def test_values_hidden_by_entities_and_markup(redactor: Redactor, text: str, expected: list) -> None:
+    """The detectors see a folded view; the spans (and so the mapping) are the text as written."""
+    masked = redactor.redact(text)
+    assert [(e.type, e.text) for e in masked.entities] == expected
+    assert unmask(masked.text, masked.mapping) == text
+
+
+def test_a_value_found_in_one_text_is_masked_in_the_other_texts_of_the_ticket(redactor: Redactor) -> None:
+    mapping = PiiMapping()
+    assert redactor.redact("Best regards,\nAnna Kovács", mapping).text == "Best regards,\n<PERSON_1>"
+    subject = redactor.redact("Anna Kovács: invoice wrong (Annabelle cc)", mapping)
+    assert subject.text == "<PERSON_1>: invoice wrong (Annabelle cc)"
+    assert unmask(subject.text, mapping) == "Anna Kovács: invoice wrong (Annabelle cc)"
+
+
 def test_generic_salutations_are_not_names(redactor: Redactor) -> None:
     for text in [
         "Dear Customer Service,\nhelp.",

@@ -1133,12 +1133,43 @@ def resolve_overlaps(candidates: Iterable[Entity]) -> list[Entity]:
     return sorted((e for e in chosen if e.type is not None), key=lambda e: e.start)
 
 
-def detect_all(text: str, types: frozenset[str], phone: PhoneValidator) -> list[Entity]:
-    """Every entity of ``types`` in ``text``, non-overlapping, in text order."""
+#: At most this many known values (from a mapping shared across a ticket's texts) are searched for.
+MAX_KNOWN_VALUES = 500
+
+
+def find_known(text: str, known: Iterable[tuple[str, str]]) -> Iterable[Entity]:
+    """Literal occurrences of values already masked elsewhere in the ticket (``(type, value)`` pairs), as
+    whole words: a name found after a closing in the body is masked in the subject too."""
+    by_value: dict[str, str] = {}
+    for kind, value in known:
+        if len(value) >= 2 and value.strip():
+            by_value.setdefault(value, kind)
+        if len(by_value) >= MAX_KNOWN_VALUES:
+            break
+    if not by_value:
+        return
+    alternatives = []
+    for value in sorted(by_value, key=len, reverse=True):
+        head = r"(?<!\w)" if _WORDISH.match(value[0]) else ""
+        tail = r"(?!\w)" if _WORDISH.match(value[-1]) else ""
+        alternatives.append(f"{head}{re.escape(value)}{tail}")
+    for m in re.finditer("|".join(alternatives), text):
+        yield Entity(by_value[m.group(0)], m.start(), m.end(), m.group(0), "known")
+
+
+_WORDISH = re.compile(r"\w")
+
+
+def detect_all(
+    text: str, types: frozenset[str], phone: PhoneValidator, known: Iterable[tuple[str, str]] = ()
+) -> list[Entity]:
+    """Every entity of ``types`` in ``text``, non-overlapping, in text order; ``known``: ``(type, value)``
+    pairs masked elsewhere in the same ticket, masked wherever they occur here too."""
     # Placeholders already in the text (a masked ticket masked again) are never masked, nor cut into.
     candidates: list[Entity] = [
         Entity(None, m.start(), m.end(), m.group(0), "placeholder") for m in PLACEHOLDER_RE.finditer(text)
     ]
+    candidates += (e for e in find_known(text, known) if e.type in types)
     urls = find_url_spans(text)
     if URL_SECRET in types:
         candidates += find_url_secrets(text, urls)

@@ -27,7 +27,9 @@ from triage.pii.detectors import (
     Entity,
     PhoneValidator,
     detect_all,
+    resolve_overlaps,
 )
+from triage.pii.view import fold
 
 __all__ = ["PLACEHOLDER_RE", "PiiMapping", "Redaction", "Redactor", "generate_key", "unmask"]
 
@@ -78,6 +80,10 @@ class PiiMapping(Mapping[str, str]):
         self._keys[key] = placeholder
         self._values[placeholder] = value
         return placeholder
+
+    def known(self) -> list[tuple[str, str]]:
+        """``(type, value)`` of every value masked so far, for masking it in the ticket's other texts."""
+        return [(placeholder[1:].rsplit("_", 1)[0], value) for placeholder, value in self._values.items()]
 
     def __getitem__(self, placeholder: str) -> str:
         return self._values[placeholder]
@@ -238,8 +244,14 @@ class Redactor:
         self.phone = PhoneValidator(regions, use_library=phone_library)
         self.max_chars = max_chars
 
-    def find(self, text: str) -> list[Entity]:
-        """The personal-data spans of ``text``, non-overlapping, in order."""
+    def find(self, text: str, known: Iterable[tuple[str, str]] = ()) -> list[Entity]:
+        """The personal-data spans of ``text``, non-overlapping, in order.
+
+        ``known``: ``(type, value)`` pairs already masked elsewhere in the same ticket; they are masked
+        wherever they occur in ``text`` as whole words. Detection runs on a folded view of the text (no
+        zero-width characters, entities decoded, no-break spaces as spaces: see :mod:`triage.pii.view`);
+        the spans refer to ``text`` as given.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         if self.max_chars is not None and len(text) > self.max_chars:
@@ -249,12 +261,20 @@ class Redactor:
             )
         if not text:
             return []
-        return detect_all(text, self.types, self.phone)
+        known = list(known)
+        view = fold(text)
+        found = detect_all(view.text, self.types, self.phone, known)
+        if not view.folded:
+            return found
+        spans = [view.span(e.start, e.end) for e in found]
+        mapped = [Entity(e.type, s, t, text[s:t], e.method) for e, (s, t) in zip(found, spans, strict=True)]
+        # The text as written too: the view drops what markup hides (an address in a mailto: link).
+        return resolve_overlaps(mapped + detect_all(text, self.types, self.phone, known))
 
     def redact(self, text: str, mapping: PiiMapping | None = None) -> Redaction:
         """Mask ``text``. Pass the same ``mapping`` for every text of a ticket to keep placeholders stable."""
         mapping = PiiMapping() if mapping is None else mapping
-        entities = self.find(text)
+        entities = self.find(text, mapping.known())
         mapping.reserve(text)
         parts: list[str] = []
         cursor = 0

@@ -78,6 +78,7 @@ class RedactStep:
             except Exception as exc:  # noqa: BLE001 - fail closed: no raw text may go on down the pipeline
                 state.text = ""
                 state.message_texts = ["" for _ in state.message_texts]
+                state.normalized = {}
                 state.ticket = state.ticket.model_copy(
                     update={"subject": None, "body": "", "messages": [], "customer_id": None, "metadata": {}}
                 )
@@ -95,9 +96,26 @@ class RedactStep:
         for text in (state.ticket.full_text, state.text, *state.message_texts):
             mapping.reserve(text)
         redact = self.redactor.redact
+        raw = state.ticket
+        # The normalised texts first: what is found there (a name after a closing the raw HTML hides) is then
+        # masked wherever it occurs in the raw fields too (the mapping's known values).
         state.text = redact(state.text, mapping).text
         state.message_texts = [redact(t, mapping).text for t in state.message_texts]
-        state.ticket = self.mask_ticket(state.ticket, mapping)
+        parts = (raw.subject, raw.body)
+        cleaned = {k: redact(v, mapping).text for k, v in state.normalized.items() if k in parts}
+        seen = len(mapping)
+        state.ticket = self.mask_ticket(raw, mapping)
+        if len(mapping) > seen:  # the raw fields held values the normalised texts did not show: mask those
+            state.text = redact(state.text, mapping).text
+            state.message_texts = [redact(t, mapping).text for t in state.message_texts]
+            cleaned = {k: redact(v, mapping).text for k, v in cleaned.items()}
+        # Later steps read normalised parts from this cache by the ticket's (now masked) raw text; the old
+        # entries held unmasked text, reachable whenever masking left a raw field unchanged.
+        state.normalized = {
+            masked: cleaned[original]
+            for original, masked in ((raw.subject, state.ticket.subject), (raw.body, state.ticket.body))
+            if original is not None and masked is not None and original in cleaned
+        }
         counts: dict[str, int] = {}
         for placeholder in mapping:
             kind = placeholder[1:].rsplit("_", 1)[0]
