@@ -11,13 +11,16 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage import bundled
 from triage.errors import TriageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST = "manifest.json"
 #: Suffixes triage will load: data-only formats that cannot execute code.
@@ -138,28 +141,78 @@ def _integrity_error(directory: Path, problem: str, fix: str) -> ModelIntegrityE
     return ModelIntegrityError(f"{problem}; {fix}")
 
 
-def verify_manifest(directory: str | Path) -> dict[str, Any]:
-    """Check every file listed in ``manifest.json``; raise :class:`ModelIntegrityError` on any mismatch.
-
-    For a bundled model (under :data:`BUNDLED_MODELS_DIR`) the message says to reinstall the package.
-    """
-    directory = Path(directory)
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    """``manifest.json`` parsed and shape-checked; an unreadable or truncated one is an integrity error."""
     path = directory / MANIFEST
     if not path.exists():
         raise _integrity_error(
             directory,
             f"{directory} has no {MANIFEST}",
-            "it was not saved by triage, refusing to load it",
+            "it was not saved by triage, refusing to load it; re-save it with triage",
         )
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    listed = manifest.get("files", {})
-    for file in directory.rglob("*"):
-        name = file.relative_to(directory).as_posix()
-        if file.is_file() and name not in listed and file.suffix.lower() not in SAFE_SUFFIXES | {""}:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _integrity_error(
+            directory, f"{path} is unreadable or truncated ({exc})", "restore it or re-save the model"
+        ) from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        raise _integrity_error(
+            directory,
+            f'{path} has no valid "files" map of name -> sha256',
+            "restore it or re-save the model",
+        )
+    if not files:
+        raise _integrity_error(
+            directory, f"{path} lists no files, so it verifies nothing", "restore it or re-save the model"
+        )
+    return manifest
+
+
+def _on_disk(directory: Path) -> list[str]:
+    """Every file under ``directory`` (relative names), the manifests of nested models excepted."""
+    return sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    )
+
+
+def verify_manifest(directory: str | Path, required: Iterable[str] | None = None) -> dict[str, Any]:
+    """Check every file listed in ``manifest.json``; raise :class:`ModelIntegrityError` on any mismatch.
+
+    Args:
+        required: the files the caller's loader reads (relative names). Each must be listed (and so
+            verified), and no other file may sit in the folder unlisted: what the manifest does not vouch for
+            is refused, not skipped. Without it only the listed files are checked (and unlisted files in a
+            format triage does not write are refused).
+
+    An unreadable, truncated or empty manifest is an integrity error too. For a bundled model (under
+    :data:`BUNDLED_MODELS_DIR`) the message says to reinstall the package.
+    """
+    directory = Path(directory)
+    path = directory / MANIFEST
+    manifest = _read_manifest(directory)
+    listed: dict[str, str] = manifest["files"]
+    for name in _on_disk(directory):
+        if name in listed:
+            continue
+        file = directory / name
+        if required is not None:
+            raise _integrity_error(
+                directory,
+                f"{file} is not listed in {path}, so nothing vouches for it",
+                "remove it, or re-save the model so the manifest covers it",
+            )
+        if file.suffix.lower() not in SAFE_SUFFIXES | {""}:
             raise ModelIntegrityError(
                 f"{file}: a file triage did not write ({file.suffix}) sits in the model directory; "
                 "remove it or re-save the model"
             )
+    require_listed(directory, manifest, required or ())
     for name, expected in listed.items():
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise ModelIntegrityError(f"{path}: manifest entry {name!r} points outside the model directory")
@@ -168,7 +221,7 @@ def verify_manifest(directory: str | Path) -> dict[str, Any]:
             raise ModelIntegrityError(
                 f"{file}: unsupported file type; triage loads only data formats {SAFE_SUFFIXES}"
             )
-        if not file.exists():
+        if not file.is_file():
             raise _integrity_error(
                 directory, f"{file} is listed in the manifest but missing", "restore it or re-save the model"
             )
@@ -179,6 +232,51 @@ def verify_manifest(directory: str | Path) -> dict[str, Any]:
                 "restore the original file or re-save the model",
             )
     return manifest
+
+
+def require_listed(directory: str | Path, manifest: dict[str, Any], names: Iterable[str]) -> None:
+    """Raise :class:`ModelIntegrityError` unless the verified ``manifest`` lists every one of ``names``.
+
+    For files a loader decides to read only after looking at the config (e.g. a vocabulary).
+    """
+    directory = Path(directory)
+    for name in names:
+        if name not in manifest.get("files", {}):
+            raise _integrity_error(
+                directory,
+                f"{directory / name} is not listed in {directory / MANIFEST} (the loader needs it)",
+                "restore the manifest or re-save the model",
+            )
+
+
+def load_arrays(path: str | Path, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``, read without pickle; ``keys`` must all be present.
+
+    A file that is not an npz, holds object (pickled) arrays or lacks a key is a :class:`ModelIntegrityError`
+    (the same error a hash mismatch gives), never a raw numpy traceback.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, AttributeError, TypeError) as exc:
+        raise _integrity_error(
+            path.parent,
+            f"{path} is not a plain numpy archive ({exc})",
+            "triage never pickles weights: restore the original file or re-save the model",
+        ) from None
+    missing = [key for key in keys or () if key not in arrays]
+    if missing:
+        raise _integrity_error(
+            path.parent,
+            f"{path} lacks the arrays {missing}",
+            "restore the original file or re-save the model",
+        )
+    return arrays
 
 
 #: The models a complete installation bundles (a missing one means a broken install, not a typo).

@@ -812,10 +812,10 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from triage.models import resolve_model_dir, verify_manifest
+        from triage.models import load_arrays, require_listed, resolve_model_dir, verify_manifest
 
         directory = resolve_model_dir(directory)
-        verify_manifest(directory)
+        manifest = verify_manifest(directory, required=[CONFIG_FILE, WEIGHTS_FILE, MEMORY_FILE])
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         if config.get("type") != "TicketClassifier":
             raise InputError(f"{directory} holds a {config.get('type')!r}, not a TicketClassifier")
@@ -851,7 +851,13 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
                 raise EncoderMismatchError(
                     f"{directory} was trained with encoder {enc_name!r}, not {known!r}: use the same encoder"
                 )
-        weights = np.load(directory / WEIGHTS_FILE, allow_pickle=False)
+        if config["features"] == "hybrid":
+            require_listed(directory, manifest, [VOCAB_FILE])
+        weights = load_arrays(
+            directory / WEIGHTS_FILE,
+            ["coef", "intercept", "emb_mean", "emb_scale", "memory_embeddings", "memory_labels"]
+            + (["idf_0", "idf_1"] if config["features"] == "hybrid" else []),
+        )
         model.classes_ = np.array(config["classes"], dtype=object)
         model.encoder_name_ = enc_name
         model.embedding_dim_ = model.n_features_in_ = enc_dim

@@ -239,10 +239,10 @@ class TicketTagger(BaseEstimator):
     @classmethod
     def load(cls, directory: str | Path, *, encoder: Encoder | None = None) -> TicketTagger:
         """Load a saved tagger (manifest checked; a different encoder is an :class:`EncoderMismatchError`)."""
-        from triage.models import resolve_model_dir, verify_manifest
+        from triage.models import load_arrays, resolve_model_dir, verify_manifest
 
         directory = resolve_model_dir(directory)
-        verify_manifest(directory)
+        verify_manifest(directory, required=[CONFIG_FILE, WEIGHTS_FILE])
         config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         if config.get("type") != "TicketTagger":
             raise InputError(f"{directory} holds a {config.get('type')!r}, not a TicketTagger")
@@ -253,7 +253,9 @@ class TicketTagger(BaseEstimator):
                 f"not {encoder_family(encoder)!r} ({encoder.dim}-d)"
             )
         model = cls(encoder=encoder if encoder is not None else name, **config["params"])
-        w = np.load(directory / WEIGHTS_FILE, allow_pickle=False)
+        w = load_arrays(
+            directory / WEIGHTS_FILE, ["coef", "intercept", "platt", "thresholds", "emb_mean", "emb_scale"]
+        )
         model.coef_, model.intercept_, model.platt_ = w["coef"], w["intercept"], w["platt"]
         model.thresholds_, model.emb_mean_, model.emb_scale_ = w["thresholds"], w["emb_mean"], w["emb_scale"]
         model.tags_ = np.array(config["tags"], dtype=object)

@@ -118,14 +118,17 @@ def kb_add(
     source: Annotated[Path, typer.Argument(help="Articles to add: a folder, CSV or JSONL.")],
     update: Annotated[bool, typer.Option(help="Replace articles whose id already exists.")] = False,
 ) -> None:
-    """Add articles to a saved knowledge base (no rebuild) and save it."""
+    """Add articles to a saved knowledge base (no rebuild) and save it.
+
+    Concurrent writers to one knowledge base take turns (an exclusive lock from load to save): none loses
+    another's articles.
+    """
     from triage.kb import KnowledgeBase, load_articles
 
     def work() -> None:
-        kb = KnowledgeBase.load(kb_dir)
         articles = load_articles(source)
-        chunks = kb.upsert(articles) if update else kb.add(articles)
-        kb.save(kb_dir)
+        with KnowledgeBase.editing(kb_dir) as kb:
+            chunks = kb.upsert(articles) if update else kb.add(articles)
         typer.echo(json.dumps({"added": len(articles), "chunks": chunks, "articles": len(kb)}))
 
     _run(work)
@@ -140,9 +143,8 @@ def kb_remove(
     from triage.kb import KnowledgeBase
 
     def work() -> None:
-        kb = KnowledgeBase.load(kb_dir)
-        removed = kb.remove(ids)
-        kb.save(kb_dir)
+        with KnowledgeBase.editing(kb_dir) as kb:
+            removed = kb.remove(ids)
         typer.echo(json.dumps({"removed": removed, "articles": len(kb)}))
 
     _run(work)

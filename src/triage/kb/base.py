@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,14 +19,27 @@ from triage.kb.articles import Article, load_articles
 from triage.kb.crosslingual import LanguageOffsets, language_centroids
 from triage.kb.index import VectorIndex
 from triage.kb.lexical import LexicalIndex
-from triage.kb.store import cache_root, is_store, read_current, save_version, source_fingerprint
+from triage.kb.store import (
+    cache_root,
+    is_store,
+    looks_like_store,
+    not_a_store_message,
+    read_current,
+    read_json,
+    save_version,
+    source_fingerprint,
+    store_lock,
+)
 from triage.kb.text import chunk_text, tokenize
+from triage.models import ModelIntegrityError
 
 __all__ = ["ArticleHit", "Chunk", "KnowledgeBase", "SearchResult", "reciprocal_rank_fusion"]
 
 Mode = Literal["fused", "dense", "bm25"]
 FORMAT = "triage-kb"
 FORMAT_VERSION = 1
+#: The files :meth:`KnowledgeBase.load` reads from a version folder (each must be in its manifest).
+FILES = ("config.json", "kb.sqlite", "dense.faiss", "dense.json")
 
 
 @dataclass(frozen=True)
@@ -231,8 +245,10 @@ class KnowledgeBase:
         """
         if is_store(path):
             return cls.load(path, encoder)
+        if looks_like_store(path):
+            raise TriageError(not_a_store_message(Path(path)))
         if not cache:
-            return cls.build(path, encoder, **kwargs)
+            return _nonempty(cls.build(path, encoder, **kwargs), path)
         encoder_name = encoder.name if encoder is not None else "default"
         key = source_fingerprint(path, FORMAT_VERSION, encoder_name, sorted(kwargs.items()))
         cached = cache_root() / "kb" / key
@@ -241,7 +257,7 @@ class KnowledgeBase:
                 return cls.load(cached, encoder)
             except TriageError:  # damaged or from another encoder: rebuild below
                 pass
-        kb = cls.build(path, encoder, **kwargs)
+        kb = _nonempty(cls.build(path, encoder, **kwargs), path)
         try:
             kb.save(cached)
         except OSError:  # a read-only home is not an error: the in-memory KB works
@@ -624,8 +640,8 @@ class KnowledgeBase:
             EncoderMismatchError: ``encoder`` is not the one the knowledge base was built with.
             ModelIntegrityError: a file was modified or is missing.
         """
-        folder, _ = read_current(path)
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        folder, _ = read_current(path, required=FILES)
+        config = read_json(folder, "config.json")
         if config.get("format") != FORMAT:
             raise TriageError(f"{path} is not a knowledge base (format {config.get('format')!r})")
         if config.get("format_version", 0) > FORMAT_VERSION:
@@ -658,6 +674,10 @@ class KnowledgeBase:
             ):
                 kb.chunks[cid] = Chunk(cid, article_id, language, kind, position, text)
                 kb._by_article.setdefault(article_id, []).append(cid)
+        except sqlite3.DatabaseError as exc:
+            raise ModelIntegrityError(
+                f"{folder / 'kb.sqlite'} is not a readable knowledge base table ({exc}); rebuild it"
+            ) from None
         finally:
             db.close()
         kb._dense = VectorIndex.load(folder, "dense")
@@ -675,3 +695,33 @@ class KnowledgeBase:
             )
             kb._lexical.add(chunk.id, tokenize(text, chunk.language))
         return kb
+
+    @classmethod
+    @contextmanager
+    def editing(cls, path: str | Path, encoder: Encoder | None = None) -> Iterator[KnowledgeBase]:
+        """Load the saved knowledge base at ``path``, let the block change it, and save it, all under the
+        store's exclusive lock: concurrent editors (other processes too) take turns and none loses another's
+        change. Nothing is saved when the block raises.
+
+        Example::
+
+            with KnowledgeBase.editing("my-kb") as kb:
+                kb.add(new_articles)
+        """
+        if not is_store(path):
+            read_current(path)  # raises the clear "no such store" error, before a lock file is created
+        with store_lock(path):
+            kb = cls.load(path, encoder)
+            yield kb
+            kb.save(path)
+
+
+def _nonempty(kb: KnowledgeBase, source: str | Path) -> KnowledgeBase:
+    """``kb`` built from ``source`` by :meth:`KnowledgeBase.open`; no article at all means a wrong path."""
+    if not len(kb):
+        raise InputError(
+            f"{source} holds no articles: it is neither a saved knowledge base (no CURRENT.json) nor a "
+            "source of articles (Markdown/HTML files, CSV or JSONL); build one with "
+            f"`triage kb build SOURCE --out {source}`"
+        )
+    return kb

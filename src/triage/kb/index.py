@@ -208,8 +208,14 @@ class VectorIndex:
     @classmethod
     def load(cls, directory: str | Path, name: str = "dense") -> VectorIndex:
         """Read an index written by :meth:`save`."""
+        from triage.models import ModelIntegrityError
+
         directory = Path(directory)
-        meta = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        index_path, meta_path = directory / f"{name}.faiss", directory / f"{name}.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelIntegrityError(f"{meta_path} is unreadable ({exc}); rebuild the index") from None
         self = cls(
             meta["dim"],
             hnsw_threshold=meta["hnsw_threshold"],
@@ -217,11 +223,19 @@ class VectorIndex:
             ef_construction=meta["ef_construction"],
             ef_search=meta["ef_search"],
         )
-        index = self._faiss.read_index(str(directory / f"{name}.faiss"))
+        try:
+            index = self._faiss.read_index(str(index_path))
+        except RuntimeError as exc:  # faiss's C++ exceptions: bad header, truncated data, unknown type
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+            raise ModelIntegrityError(
+                f"{index_path} is not a FAISS index triage can read ({reason}); rebuild the index"
+            ) from None
         if index.d != self.dim:
-            raise TriageError(f"{directory / name}.faiss has dim {index.d}, its metadata says {self.dim}")
+            raise ModelIntegrityError(
+                f"{index_path} has dim {index.d}, its metadata says {self.dim}; rebuild it"
+            )
         if not isinstance(index, self._faiss.IndexIDMap2):  # read_index returns the concrete, owning type
-            raise TriageError(f"{directory / name}.faiss is not an id-mapped index written by triage")
+            raise ModelIntegrityError(f"{index_path} is not an id-mapped index written by triage; rebuild it")
         self._index = index
         self._tombstones = {int(i) for i in meta.get("tombstones", [])}
         stored = self._faiss.vector_to_array(self._index.id_map).astype(np.int64)

@@ -24,8 +24,9 @@ import numpy as np
 from triage.encoders import Encoder, canonical_family, encoder_family
 from triage.errors import EncoderMismatchError, InputError, TriageError
 from triage.kb.index import VectorIndex
-from triage.kb.store import read_current, save_version
+from triage.kb.store import read_current, read_json, save_version
 from triage.kb.text import tokenize
+from triage.models import ModelIntegrityError
 from triage.schema import SimilarTicket, Ticket
 
 __all__ = [
@@ -55,6 +56,8 @@ DUPLICATE_COSINE = 0.95
 TREND_THRESHOLD = 0.6
 CSLS_K = 20
 FORMAT = "triage-ticket-index"
+#: The files :meth:`TicketIndex.load` reads from a version folder (each must be in its manifest).
+FILES = ("config.json", "tickets.sqlite", "dense.faiss", "dense.json")
 
 
 def ticket_text(ticket: Ticket | dict[str, Any] | str, max_chars: int = 4000) -> tuple[Ticket, str]:
@@ -418,8 +421,10 @@ class TicketIndex:
     @classmethod
     def open(cls, path: str | Path, encoder: Encoder | None = None, **kwargs: Any) -> TicketIndex:
         """Load a saved index, or build one in memory from a ticket file."""
-        from triage.kb.store import is_store
+        from triage.kb.store import is_store, looks_like_store, not_a_store_message
 
+        if not is_store(path) and looks_like_store(path):
+            raise TriageError(not_a_store_message(Path(path)))
         return cls.load(path, encoder) if is_store(path) else cls.build(path, encoder, **kwargs)
 
     def add(
@@ -607,8 +612,8 @@ class TicketIndex:
     @classmethod
     def load(cls, path: str | Path, encoder: Encoder | None = None) -> TicketIndex:
         """Load an index saved by :meth:`save` (hashes and encoder checked)."""
-        folder, _ = read_current(path)
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        folder, _ = read_current(path, required=FILES)
+        config = read_json(folder, "config.json")
         if config.get("format") != FORMAT:
             raise TriageError(f"{path} is not a ticket index (format {config.get('format')!r})")
         index = cls(
@@ -628,6 +633,10 @@ class TicketIndex:
                 index.records[tid] = json.loads(data)
                 index._int_ids[tid] = vec_id
                 index._by_int[vec_id] = tid
+        except sqlite3.DatabaseError as exc:
+            raise ModelIntegrityError(
+                f"{folder / 'tickets.sqlite'} is not a readable ticket table ({exc}); rebuild the index"
+            ) from None
         finally:
             db.close()
         index._dense = VectorIndex.load(folder, "dense")

@@ -17,22 +17,61 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from triage.errors import TriageError
-from triage.models import verify_manifest, write_manifest
+from triage.locking import exclusive_lock
+from triage.models import ModelIntegrityError, verify_manifest, write_manifest
 
-__all__ = ["POINTER", "is_store", "read_current", "save_version"]
+__all__ = [
+    "LOCK",
+    "POINTER",
+    "is_store",
+    "looks_like_store",
+    "read_current",
+    "read_json",
+    "save_version",
+    "store_lock",
+]
 
 POINTER = "CURRENT.json"
+#: The lock file every writer holds (load -> change -> save); see :func:`store_lock`.
+LOCK = ".lock"
 _VERSION = re.compile(r"^v(\d{6,})$")
 
 
 def is_store(path: str | Path) -> bool:
     """True when ``path`` is a directory saved by :func:`save_version`."""
     return (Path(path) / POINTER).is_file()
+
+
+def looks_like_store(path: str | Path) -> bool:
+    """True for a folder with the traces of :func:`save_version` (a lock, versions, temp folders), committed
+    or not: a store whose first save never reached its commit point has no :data:`POINTER` but is not a
+    source of articles either."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    return any(p.name == LOCK or _VERSION.match(p.name) or p.name.startswith(".tmp-") for p in path.iterdir())
+
+
+@contextmanager
+def store_lock(root: str | Path) -> Iterator[Path]:
+    """Hold the store's exclusive inter-process lock (``ROOT/.lock``, created with ``ROOT``).
+
+    Every writer holds it from loading the store to committing its change, so concurrent writers take turns
+    instead of overwriting each other's versions; readers do not need it (a commit is one atomic rename).
+    Re-entrant within a process (:func:`save_version` takes it too).
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise TriageError(f"cannot save to {root}: it is a file, not a directory")
+    root.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(root / LOCK) as lock:
+        yield lock
 
 
 def _fsync_dir(path: Path) -> None:
@@ -65,11 +104,16 @@ def save_version(root: str | Path, write: Callable[[Path], None], manifest_extra
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise TriageError(f"cannot save to {root}: it is a file, not a directory")
-    if root.exists() and any(root.iterdir()) and not is_store(root):
+    if root.exists() and not is_store(root) and not looks_like_store(root) and any(root.iterdir()):
         raise TriageError(
             f"cannot save to {root}: the folder is not empty and is not a triage index; choose a new folder"
         )
-    root.mkdir(parents=True, exist_ok=True)
+    with store_lock(root):
+        return _save_locked(root, write, manifest_extra)
+
+
+def _save_locked(root: Path, write: Callable[[Path], None], manifest_extra: dict[str, Any]) -> Path:
+    """:func:`save_version` once the store's lock is held."""
     for stale in root.glob(".tmp-*"):  # left by a save that was killed
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
@@ -101,16 +145,17 @@ def save_version(root: str | Path, write: Callable[[Path], None], manifest_extra
     return root / name
 
 
-def read_current(root: str | Path) -> tuple[Path, dict[str, Any]]:
-    """The live version folder of a store and its verified manifest."""
+def read_current(root: str | Path, required: Iterable[str] | None = None) -> tuple[Path, dict[str, Any]]:
+    """The live version folder of a store and its verified manifest.
+
+    ``required``: the files the caller will read; each must be listed in the manifest, and no unlisted file
+    may sit in the version folder (see :func:`triage.models.verify_manifest`).
+    """
     root = Path(root)
     if not root.exists():
         raise TriageError(f"{root} does not exist")
     if not is_store(root):
-        raise TriageError(
-            f"{root} is not a saved triage index (no {POINTER}); build one first, e.g. "
-            f"`triage kb build SOURCE --out {root}`"
-        )
+        raise TriageError(not_a_store_message(root))
     try:
         name = json.loads((root / POINTER).read_text(encoding="utf-8"))["version"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -118,7 +163,30 @@ def read_current(root: str | Path) -> tuple[Path, dict[str, Any]]:
     if not _VERSION.match(str(name)):
         raise TriageError(f"{root / POINTER} names an invalid version {name!r}")
     folder = root / name
-    return folder, verify_manifest(folder)
+    if not folder.is_dir():
+        raise TriageError(f"{root / POINTER} names {name}, which is missing; restore it or rebuild the index")
+    return folder, verify_manifest(folder, required=required)
+
+
+def not_a_store_message(root: Path) -> str:
+    """Why ``root`` cannot be opened as a saved index, and how to make one."""
+    build = f"build one first, e.g. `triage kb build SOURCE --out {root}`"
+    if looks_like_store(root):
+        return (
+            f"{root} is a triage index folder with no committed version (no {POINTER}: its first save was "
+            f"interrupted or is still running); {build}"
+        )
+    return f"{root} is not a saved triage index (no {POINTER}); {build}"
+
+
+def read_json(folder: Path, name: str) -> Any:
+    """A JSON file of a verified version folder; one that does not parse is a :class:`ModelIntegrityError`."""
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(
+            f"{folder / name} is unreadable ({exc}); restore it or rebuild the index"
+        ) from None
 
 
 def cache_root() -> Path:

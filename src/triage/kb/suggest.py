@@ -16,6 +16,7 @@ import numpy as np
 
 from triage.errors import InputError
 from triage.kb.base import KnowledgeBase, SearchResult
+from triage.locking import exclusive_lock
 from triage.schema import Suggestion
 
 #: Abstain below this margin: the 90th percentile of margins when the right article is missing (StackFAQ,
@@ -143,7 +144,8 @@ ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected")
 class FeedbackLog:
     """Append-only JSONL log of what agents did with suggestions: ``accepted``, ``edited`` or ``rejected``.
 
-    One line per event, safe to append from several threads; read it back with :meth:`read` and
+    One line per event, safe to append from several threads and processes (an exclusive lock on
+    ``.NAME.lock`` beside the log); read it back with :meth:`read` and
     :meth:`summary` to evaluate suggestions on real usage.
     """
 
@@ -186,8 +188,8 @@ class FeedbackLog:
             if value is not None:
                 event[key] = value
         line = json.dumps(event, ensure_ascii=False) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, exclusive_lock(self.path.with_name(f".{self.path.name}.lock")):
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()

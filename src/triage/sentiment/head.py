@@ -117,7 +117,9 @@ class LexicalHead:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vocab = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
-        weights = np.load(directory / "lexical.npz", allow_pickle=False)
+        from triage.models import load_arrays
+
+        weights = load_arrays(directory / "lexical.npz", ["coef", "intercept", "idf_char", "idf_word"])
         head = cls(**vocab.get("params", {}))
         for name, spec, key in (("char_", _CHAR, "char"), ("word_", _WORD, "word")):
             vec = TfidfVectorizer(dtype=np.float32, vocabulary=vocab[key], **spec)
@@ -333,10 +335,10 @@ class SentimentHead:
     @classmethod
     def load(cls, directory: str | Path, *, encoder: Any = None) -> SentimentHead:
         """Load a saved head (a directory or a bundled name such as ``"sentiment"``); hashes are checked."""
-        from triage.models import resolve_model_dir, verify_manifest
+        from triage.models import require_listed, resolve_model_dir, verify_manifest
 
         directory = resolve_model_dir(directory)
-        verify_manifest(directory)
+        manifest = verify_manifest(directory, required=["config.json"])
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         if config.get("type") != HEAD_TYPE:
             raise InputError(f"{directory} holds a {config.get('type')!r}, not a {HEAD_TYPE}")
@@ -351,7 +353,10 @@ class SentimentHead:
         head.weight_ = float(config["weight"])
         head.temperature_ = float(config["temperature"])
         head.lexical_languages_ = list(config.get("lexical_languages", []))
-        head.lexical_ = LexicalHead.load(directory) if (directory / "lexical.npz").exists() else None
+        lexical = "lexical.npz" in manifest["files"]
+        if lexical:
+            require_listed(directory, manifest, ["lexical_vocab.json"])
+        head.lexical_ = LexicalHead.load(directory) if lexical else None
         head.cv_ = config.get("cv", {})
         head.train_info_ = config.get("train", {})
         metrics = directory / "metrics.json"
