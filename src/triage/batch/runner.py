@@ -203,6 +203,8 @@ def _score_file(
 ) -> dict[str, Any]:
     input = str(input)
     output = Path(output)
+    if output.is_dir():
+        raise InputError(f"-o {output} is a folder: name the output file, e.g. -o {output / 'scored.jsonl'}")
     in_fmt = detect_format(input, options.fmt)
     out_fmt = output_format(output, options.output_format)
     if input != "-" and not Path(input).is_file():
@@ -221,12 +223,16 @@ def _score_file(
         )
     )
     settings = _settings(input, options, in_fmt, out_fmt, encoding)
+    total = _count_rows(input, in_fmt)
+    resuming = options.resume and store.folder.is_dir()
+    if not resuming:  # a new run: checked before anything is created
+        store.check_space(input_bytes=settings.get("input_bytes"))
     commits = store.open(settings, resume=options.resume, overwrite=options.overwrite)
     done_rows = sum(c["records"] for c in commits)
-    total = _count_rows(input, in_fmt)
     engine = None
     try:
-        store.check_space(input_bytes=settings.get("input_bytes"), rows_done=done_rows, rows_total=total)
+        if resuming:  # the parts on disk count
+            store.check_space(input_bytes=settings.get("input_bytes"), rows_done=done_rows, rows_total=total)
         skipped = sum(1 for _ in itertools.islice(records, done_rows))
         if skipped < done_rows:
             raise TriageError(
