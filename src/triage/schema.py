@@ -45,7 +45,8 @@ class Message(BaseModel):
             return "customer"
         key = str(value).strip().lower()
         if key not in _ROLE_ALIASES:
-            raise ValueError(f"unknown message role {value!r}: use customer, agent or note")
+            # the value is not echoed: a misplaced field can hold personal data
+            raise ValueError("unknown message role: use customer, agent or note")
         return _ROLE_ALIASES[key]
 
     @field_validator("text", mode="before")

@@ -256,17 +256,10 @@ def test_http_service_results_and_logs(service, debug_logs, capfd) -> None:
     assert_no_leak("stdout/stderr", captured.out + captured.err)
 
 
-_ECHOED_ROLE = pytest.mark.xfail(
-    strict=True,
-    reason="the 422 body echoes the rejected value: Message's role validator (src/triage/schema.py) puts "
-    "it in its message and the service's handler (src/triage/service/errors.py) returns that message as is",
-)
-
-
 @pytest.mark.parametrize(
     "row",
     [
-        pytest.param(INVALID_ROWS[0], marks=_ECHOED_ROLE, id="role"),
+        pytest.param(INVALID_ROWS[0], id="role"),
         pytest.param(INVALID_ROWS[1], id="id-object"),
         pytest.param(INVALID_ROWS[2], id="created_at"),
         pytest.param(INVALID_ROWS[3], id="messages-string"),
