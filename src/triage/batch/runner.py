@@ -57,6 +57,12 @@ class _Signals:
     def __init__(self) -> None:
         self.received: int | None = None
         self.deferred = False
+        #: The run's store once it exists (what an interruption reports as kept).
+        self.store: RunStore | None = None
+
+    def hold(self) -> None:
+        """From now on signals are only recorded: the run is already stopping."""
+        self.deferred = True
 
     def handle(self, signal_number: int, frame: Any) -> None:
         self.received = signal_number
@@ -190,12 +196,10 @@ def score_file(input: str | Path, output: str | Path, options: ScoreOptions | No
     with signals.installed():
         try:
             return _score_file(input, output, options or ScoreOptions(), signals)
-        except _Stop as stop:  # before the run had anything to keep
-            raise ScoringInterrupted(
-                "interrupted before any row was committed: nothing was kept; run the same command again",
-                0,
-                stop.signal_number,
-            ) from None
+        except _Stop as stop:  # between the run's own checkpoints (e.g. a second Ctrl-C while stopping)
+            store = signals.store
+            committed = store.committed_rows() if store is not None else 0
+            raise _interrupted(store, committed, stop.signal_number) from None
 
 
 def _score_file(
@@ -227,6 +231,7 @@ def _score_file(
     resuming = options.resume and store.folder.is_dir()
     if not resuming:  # a new run: checked before anything is created
         store.check_space(input_bytes=settings.get("input_bytes"))
+    signals.store = store
     commits = store.open(settings, resume=options.resume, overwrite=options.overwrite)
     done_rows = sum(c["records"] for c in commits)
     engine = None
@@ -252,6 +257,7 @@ def _score_file(
         engine.warm_up()
         startup = time.perf_counter() - load_started
     except BaseException as exc:
+        signals.hold()
         if engine is not None:
             engine.close(cancel=True)
         if not commits:  # nothing committed yet: leave no parts folder that would demand --resume
@@ -306,6 +312,8 @@ def _score_file(
     except (OSError, BrokenExecutor) as exc:
         raise _failed(exc, store, commits) from exc
     finally:
+        if not finished:
+            signals.hold()
         bar.close()
         engine.close(cancel=not finished)
         if not finished and not commits:
@@ -352,8 +360,8 @@ def _score_file(
     }
 
 
-def _interrupted(store: RunStore, committed: int, signal_number: int) -> ScoringInterrupted:
-    if not store.folder.exists():
+def _interrupted(store: RunStore | None, committed: int, signal_number: int) -> ScoringInterrupted:
+    if store is None or not store.folder.exists():
         message = "interrupted before any row was committed: nothing was kept; run the same command again"
     else:
         message = (

@@ -261,6 +261,18 @@ class RunStore:
         """Remove the parts folder (a run that failed before committing anything)."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def committed_rows(self) -> int:
+        """Rows in the complete commit lines on disk (read-only; 0 when there is no run)."""
+        rows = 0
+        try:
+            with open(self.commits_path, encoding="utf-8") as handle:
+                for line in handle:
+                    if line.endswith("\n"):
+                        rows += int(json.loads(line).get("records", 0))
+        except (OSError, ValueError):
+            return rows
+        return rows
+
     def _read_commits(self) -> list[dict[str, Any]]:
         commits: list[dict[str, Any]] = []
         if not self.commits_path.exists():
