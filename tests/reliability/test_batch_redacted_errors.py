@@ -27,7 +27,7 @@ def test_error_records_never_carry_what_redaction_masks(tmp_path, workers):
     src = tmp_path / "in.jsonl"
     rows = [
         {"id": "ok", "body": f"Please call me at {PHONE} or write to {EMAIL}."},
-        {"id": "r2", "messages": [{"role": EMAIL, "text": "hello"}]},  # validation echoes the role
+        {"id": "r2", "messages": [{"role": EMAIL, "text": "hello"}]},  # the validation message echoed it
         {"id": EMAIL, "subject": ""},  # no text: the error record names the id
         {"id": "r4", "body": "refund", "messages": [{"role": f"IBAN {IBAN}", "text": "x"}]},
     ]
@@ -45,3 +45,22 @@ def test_error_records_never_carry_what_redaction_masks(tmp_path, workers):
     for name, text in {**written, "stdout": done.stdout, "stderr": done.stderr}.items():
         for secret in (EMAIL, "anna.schmidt", PHONE, IBAN, IBAN.replace(" ", "")):
             assert secret not in text, (name, secret)
+
+
+def test_every_error_text_goes_through_the_runs_redactor():
+    """Whatever a future message echoes (an exception's text, a reader's reason) is masked the same way."""
+    from triage.batch.hashing import HashingEncoder
+    from triage.batch.workers import error_masker, score_records
+    from triage.config import TriageConfig
+    from triage.io import Record
+    from triage.pipeline import Triager
+
+    triager = Triager(TriageConfig(steps=["normalize", "encode"], redact=True), encoder=HashingEncoder())
+    mask = error_masker(triager)
+    assert mask(f"cannot read this row: ValueError: bad value {EMAIL!r}") == (
+        "cannot read this row: ValueError: bad value '<EMAIL_1>'"
+    )
+    outcome = score_records(triager, [Record(7, error=f"invalid id {EMAIL} (call {PHONE})")])
+    assert outcome.errors == [{"row": 7, "error": "invalid id <EMAIL_1> (call <PHONE_1>)"}]
+    plain = Triager(TriageConfig(steps=["normalize", "encode"]), encoder=HashingEncoder())
+    assert error_masker(plain)(EMAIL) == EMAIL  # without redaction, errors stay as they are
