@@ -104,6 +104,7 @@ def test_iter_triage_streams_in_order(triager):
     assert ids == [f"row-{i}" for i in range(5)]
 
 
+@pytest.mark.slow  # the real models over the whole sample backlog: left out by `make test-fast`
 def test_sample_backlog_languages(triager, sample_tickets):
     results = triager(sample_tickets)
     expected = [t["metadata"]["expected_language"] for t in sample_tickets]
@@ -114,3 +115,109 @@ def test_sample_backlog_languages(triager, sample_tickets):
 def test_redact_must_come_before_steps_that_read_text():
     with pytest.raises(TriageError, match="right after 'normalize'"):
         Triager(TriageConfig(steps=["normalize", "language", "redact", "encode"]))
+
+
+class NestedThenBoom:
+    """Mutates nested parts of the result in place, then fails on the ticket asking for it."""
+
+    name = "nested_boom"
+    requires = ("encode",)
+
+    def run(self, states):
+        for s in states:
+            s.result.message_languages.append("xx")
+            s.result.timings_ms["fake"] = 1.0
+            if s.result.category is not None:
+                s.result.category.evidence.clear()
+                s.result.category.top_k[0].score = -1.0
+            s.result.redaction_mapping = {"<EMAIL_1>": "changed@example.com"}
+        for s in states:
+            if "explode" in s.text:
+                raise RuntimeError("nested boom")
+
+
+def test_failed_step_is_undone_to_the_last_nested_value(encoder):
+    register_step("nested_boom", lambda t: NestedThenBoom())
+    try:
+        steps = ["normalize", "language", "encode", "classify", "nested_boom"]
+        reference = Triager(TriageConfig(steps=steps[:-1]), encoder=encoder)
+        triager = Triager(TriageConfig(steps=steps), encoder=encoder)
+        texts = ["My card was charged twice, please refund.", "Please explode: my parcel never arrived."]
+        before = reference(texts)[1]
+        good, bad = triager(texts)
+        assert good.ok and good.message_languages[-1] == "xx"
+        assert [e.step for e in bad.errors] == ["nested_boom"]
+        assert bad.category == before.category  # evidence and top-k scores restored
+        assert bad.category.evidence and bad.category.top_k[0].score > 0
+        assert bad.message_languages == before.message_languages
+        assert "fake" not in bad.timings_ms
+        assert bad.redaction_mapping is None  # fields left out of model_dump are restored too
+    finally:
+        STEP_FACTORIES.pop("nested_boom")
+
+
+class StoresForeignValue:
+    name = "foreign"
+    requires = ("normalize",)
+
+    def run(self, states):
+        for s in states:
+            s.result.labels["odd"] = {"not": "a Prediction"}  # not what the schema describes
+
+
+def test_results_holding_foreign_values_are_still_undone(encoder):
+    register_step("foreign", lambda t: StoresForeignValue())
+    register_step("nested_boom", lambda t: NestedThenBoom())
+    try:
+        steps = ["normalize", "language", "encode", "foreign", "nested_boom"]
+        good, bad = Triager(TriageConfig(steps=steps), encoder=encoder)(
+            ["Where is my order?", "Please explode this ticket."]
+        )
+        assert bad.labels["odd"] == {"not": "a Prediction"}
+        assert bad.message_languages == [] and bad.errors[0].step == "nested_boom"
+    finally:
+        STEP_FACTORIES.pop("foreign")
+        STEP_FACTORIES.pop("nested_boom")
+
+
+def test_parts_reuse_the_normalised_subject_and_body(triager):
+    from triage.pipeline import TicketState
+    from triage.schema import Ticket, TriageResult
+    from triage.sentiment.scorer import ticket_parts as sentiment_parts
+    from triage.summarize.step import ticket_parts as summary_parts
+
+    ticket = {
+        "subject": "Re: <b>Rechnung</b> falsch",
+        "body": "<p>Hallo,</p><p>die Rechnung 4711 ist falsch.</p><p>Gruß<br>Anna</p>",
+        "messages": [{"role": "customer", "text": "Noch keine Antwort?"}],
+    }
+    state = TicketState(ticket=Ticket.model_validate(ticket), result=TriageResult(ticket_id="x"))
+    next(s for s in triager.steps if s.name == "normalize").run([state])
+    assert set(state.normalized) == {state.ticket.subject, state.ticket.body}
+    fresh = sentiment_parts(state.ticket, state.message_texts)
+    assert sentiment_parts(state.ticket, state.message_texts, normalized=state.normalized) == fresh
+    fresh = summary_parts(state.ticket, state.message_texts)
+    assert summary_parts(state.ticket, state.message_texts, normalized=state.normalized) == fresh
+
+
+def test_redacted_ticket_parts_are_normalised_from_the_masked_text(encoder):
+    email, phone = "anna.kovacs@example.com", "+36 30 123 4567"
+    triager = Triager(TriageConfig(redact=True), encoder=encoder)
+    result = triager(
+        {
+            "subject": f"Refund for {email}",
+            "body": f"Hello, I was charged twice and it is urgent! Write to {email} or call {phone}. Thanks",
+        }
+    )
+    dumped = result.model_dump_json()
+    assert result.ok and email not in dumped and phone not in dumped
+    assert result.summary is not None and result.summary.text
+    assert any(c.kind == "urgency" for c in result.sentiment.cues)
+
+
+def test_a_ticket_alone_gets_what_it_gets_in_a_batch(triager, sample_tickets):
+    """Batch-wide work (n-gram counting, encoding) does not leak between tickets."""
+    batch = triager(sample_tickets)
+    for ticket, together in zip(sample_tickets[:8], batch, strict=False):
+        alone = triager(ticket)
+        assert alone.model_dump(exclude={"timings_ms"}) == together.model_dump(exclude={"timings_ms"})

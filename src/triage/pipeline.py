@@ -7,6 +7,7 @@ in that ticket's ``errors`` and the rest of the batch goes on.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import time
@@ -16,6 +17,7 @@ from typing import Any, Protocol, overload
 
 import numpy as np
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from triage.config import TriageConfig
 from triage.encoders import Encoder, get_encoder
@@ -29,12 +31,18 @@ TicketLike = Ticket | dict[str, Any] | str
 
 @dataclass
 class TicketState:
-    """A ticket on its way through the pipeline: inputs, shared intermediate values and the result so far."""
+    """A ticket on its way through the pipeline: inputs, shared intermediate values and the result so far.
+
+    ``normalized`` maps the raw subject and body to their normalised text, so later steps that read the parts
+    do not normalise them again; it is keyed by the raw text, so a step that replaces the ticket (``redact``
+    masks it) simply misses, and texts cut before normalisation are not in it.
+    """
 
     ticket: Ticket
     result: TriageResult
     text: str = ""
     message_texts: list[str] = field(default_factory=list)
+    normalized: dict[str, str] = field(default_factory=dict)
     embedding: np.ndarray | None = None
     failed: set[str] = field(default_factory=set)
 
@@ -72,6 +80,9 @@ class NormalizeStep:
         for state in states:
             ticket = state.ticket
             parts = [self._clean(ticket.subject, state), self._clean(ticket.body, state)]
+            for raw, clean in zip((ticket.subject, ticket.body), parts, strict=True):
+                if raw and len(raw) <= self.max_input_chars:
+                    state.normalized[raw] = clean
             state.message_texts = [self._clean(m.text, state) for m in ticket.messages]
             parts += [
                 t for t, m in zip(state.message_texts, ticket.messages, strict=True) if m.role == "customer"
@@ -271,7 +282,7 @@ class Triager:
         if not ready:
             return
         start = time.perf_counter()
-        before = [s.result.model_copy(deep=True) for s in ready]
+        before = [_snapshot(s.result) for s in ready]
         try:
             step.run(ready)
         except Exception:  # noqa: BLE001 - isolate the failing ticket(s) by retrying one at a time
@@ -290,11 +301,33 @@ class Triager:
             state.result.timings_ms[step.name] = round(per_ticket, 3)
 
 
-def _restore(state: TicketState, snapshot: TriageResult) -> None:
+#: Result fields that ``model_dump`` leaves out (kept in memory only): snapshots copy them apart.
+_NOT_DUMPED = tuple(name for name, info in TriageResult.model_fields.items() if info.exclude)
+Snapshot = tuple[dict[str, Any], dict[str, Any]] | TriageResult
+
+
+def _snapshot(result: TriageResult) -> Snapshot:
+    """A result's state before a step, to undo the step's partial writes if it fails.
+
+    A ``model_dump`` (done in Rust, ~10x cheaper than a deep copy of the models) plus deep copies of the
+    fields the dump excludes; :func:`_restore` validates it back into models. A result holding a value its
+    schema does not describe (a custom step's doing) is deep-copied instead.
+    """
+    try:
+        dumped = result.model_dump(warnings="error")
+    except PydanticSerializationError:
+        return result.model_copy(deep=True)
+    return dumped, {name: copy.deepcopy(getattr(result, name)) for name in _NOT_DUMPED}
+
+
+def _restore(state: TicketState, snapshot: Snapshot) -> None:
     """Undo a failed step's partial writes to a result (the object identity is kept for the caller)."""
-    fresh = snapshot.model_copy(deep=True)
+    if isinstance(snapshot, TriageResult):
+        fresh, kept = snapshot.model_copy(deep=True), {}
+    else:
+        fresh, kept = TriageResult.model_validate(snapshot[0]), snapshot[1]
     for name in TriageResult.model_fields:
-        setattr(state.result, name, getattr(fresh, name))
+        setattr(state.result, name, copy.deepcopy(kept[name]) if name in kept else getattr(fresh, name))
 
 
 def _to_ticket(record: TicketLike) -> tuple[Ticket | None, StepError | None]:

@@ -656,8 +656,7 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
         order = np.argsort(-proba, axis=1)[:, : max(1, top_k)]
         sims = None
         if evidence and self.evidence_examples > 0 and len(self.memory_labels_):
-            mem = self.memory_embeddings_.astype(np.float32)
-            sims = emb @ mem.T
+            sims = emb @ self._memory_float32().T
         out: list[Prediction] = []
         for i in range(len(proba)):
             best = int(order[i, 0])
@@ -692,6 +691,14 @@ class TicketClassifier(ClassifierMixin, BaseEstimator):
                 )
             )
         return out
+
+    def _memory_float32(self) -> np.ndarray:
+        """The evidence memory as float32 (stored as float16), converted once per memory array."""
+        cached = getattr(self, "_memory_cache", None)
+        if cached is None or cached[0] is not self.memory_embeddings_:
+            cached = (self.memory_embeddings_, self.memory_embeddings_.astype(np.float32))
+            self._memory_cache = cached
+        return cached[1]
 
     def __call__(self, X: Any, **kwargs: Any) -> Prediction | list[Prediction]:
         """One input gives one :class:`Prediction`, a list gives a list (as SetFit does)."""

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from triage.caseless import CaselessPattern
 from triage.schema import Cue
 
 #: Cue kinds, in the order they are documented.
@@ -779,10 +780,10 @@ _CAPS_SINGLE = re.compile(r"(?<![\w])[A-ZÁÉÍÓÖŐÚÜŰÄÀÂÇÈÊËÎÏÔ�
 _BANG = re.compile(r"[!?¡¿]*!(?:\s?[!?¡¿1]){2,}|(?:\?\s?!|!\s?\?)[!?]*")
 
 
-def _compile(kind: str) -> re.Pattern[str]:
+def _compile(kind: str) -> CaselessPattern:
     parts = [p for lang_patterns in PATTERNS[kind].values() for p in lang_patterns]
     parts.sort(key=len, reverse=True)  # prefer the longest alternative at a position
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", re.IGNORECASE)
+    return CaselessPattern(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])")
 
 
 @dataclass
@@ -799,7 +800,7 @@ class CueDetector:
     kinds: Sequence[str] = CUE_KINDS
     max_chars: int = 20_000
     min_caps_letters: int = 8
-    _regexes: dict[str, re.Pattern[str]] = field(default_factory=dict, init=False, repr=False)
+    _regexes: dict[str, CaselessPattern] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.kinds) - set(CUE_KINDS))
@@ -813,17 +814,16 @@ class CueDetector:
             return []
         text = text[: self.max_chars]
         found: list[Cue] = []
+        lowered = text.lower()
         for kind, regex in self._regexes.items():
             last_end = -1
-            for match in regex.finditer(text):
-                if match.start() < last_end:
+            for start, end in regex.spans(text, lowered):
+                if start < last_end:
                     continue
-                if kind in _NEGATABLE and _NEGATION.search(text[max(0, match.start() - 30) : match.start()]):
+                if kind in _NEGATABLE and _NEGATION.search(text[max(0, start - 30) : start]):
                     continue
-                found.append(
-                    self._cue(kind, match.group(0), match.start(), match.end(), message_index, source)
-                )
-                last_end = match.end()
+                found.append(self._cue(kind, text[start:end], start, end, message_index, source))
+                last_end = end
         if "shouting" in self.kinds:
             found += self._shouting(text, message_index, source)
         found.sort(key=lambda c: (c.start, c.end))
@@ -834,8 +834,8 @@ class CueDetector:
 
     def _shouting(self, text: str, index: int | None, source: str | None) -> list[Cue]:
         out: list[Cue] = []
-        letters = [c for c in text if c.isalpha()]
-        upper = sum(c.isupper() for c in letters)
+        letters = list(filter(str.isalpha, text))
+        upper = sum(map(str.isupper, letters))
         if len(letters) >= 20 and upper / len(letters) > 0.7:  # the whole message in capitals
             out.append(self._cue("shouting", text.strip()[:80], 0, len(text.rstrip()), index, source))
         else:

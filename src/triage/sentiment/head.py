@@ -15,7 +15,9 @@ Saved as a directory: ``config.json``, ``embedding/`` (a TicketClassifier direct
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +41,173 @@ _WORD = {
     "lowercase": True,
     "token_pattern": r"(?u)\b\w+\b|[^\w\s]",
 }
+
+
+class CharGramIndex:
+    """Counts the ``char_wb`` n-grams of a fitted vectorizer's vocabulary with numpy, for a batch at once.
+
+    scikit-learn builds every n-gram as a Python string and looks it up (~0.6 ms a ticket). Here each
+    character of the vocabulary gets a code 1..K and an n-gram the integer of its codes (``bits`` per
+    character), so the n-grams of a whole batch are sums of shifted code arrays, looked up in an
+    open-addressing hash table of the vocabulary's keys. The batch is one string: every word padded by a space
+    on each side, words and texts two spaces apart; an n-gram across two words holds two spaces and is in no
+    vocabulary (scikit-learn pads each word alone), so with ``ngram_range[0]`` 2 or 3 (a padded word has >= 3
+    characters) the counts are exactly scikit-learn's.
+
+    Raises:
+        ValueError: the vocabulary's n-grams do not fit in 63 bits, or the n-gram range is not covered.
+    """
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, vocabulary: dict[str, int], ngram_range: tuple[int, int]) -> None:
+        self.low, self.high = ngram_range
+        self.size = len(vocabulary)
+        alphabet = sorted({ord(c) for gram in vocabulary for c in gram})
+        self.bits = max(1, len(alphabet).bit_length())
+        if self.bits * self.high > 63 or not 2 <= self.low <= 3:
+            raise ValueError("vocabulary does not fit the integer n-gram keys")
+        self.alphabet = np.asarray(alphabet, dtype=np.uint32)
+        code = {c: i + 1 for i, c in enumerate(alphabet)}
+        keys = np.fromiter(
+            (sum(code[ord(c)] << (self.bits * i) for i, c in enumerate(g)) for g in vocabulary),
+            dtype=np.int64,
+            count=self.size,
+        )
+        self.table_bits = max(4, int(2.5 * self.size).bit_length())
+        self.mask = (1 << self.table_bits) - 1
+        self.table_keys = np.full(self.mask + 1, -1, dtype=np.int64)
+        self.table_ids = np.zeros(self.mask + 1, dtype=np.int64)
+        self.max_probe = 0
+        for key, slot, column in zip(
+            keys.tolist(), self._slots(keys).tolist(), vocabulary.values(), strict=True
+        ):
+            probe = 0
+            while self.table_keys[(slot + probe) & self.mask] != -1:
+                probe += 1
+            self.table_keys[(slot + probe) & self.mask] = key
+            self.table_ids[(slot + probe) & self.mask] = column
+            self.max_probe = max(self.max_probe, probe)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        hashed = keys.astype(np.uint64) * self._MULTIPLIER  # wraps modulo 2**64 by design
+        return (hashed >> np.uint64(64 - self.table_bits)).astype(np.int64)
+
+    def _lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Vocabulary column of each key, -1 where it is not in the vocabulary."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slots = self._slots(keys)
+        for probe in range(self.max_probe + 1):
+            at = (slots[todo] + probe) & self.mask
+            stored = self.table_keys[at]
+            hit = stored == keys[todo]
+            out[todo[hit]] = self.table_ids[at[hit]]
+            todo = todo[~hit & (stored != -1)]
+            if not len(todo):
+                break
+        return out
+
+    def counts(self, texts: Sequence[str], *, lowercase: bool = True, dtype: Any = np.float32) -> Any:
+        """The (texts x vocabulary) n-gram count matrix, CSR with sorted indices, as scikit-learn's."""
+
+        pieces = [" " + "  ".join((t.lower() if lowercase else t).split()) + "  " for t in texts]
+        lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        points = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
+        where = np.searchsorted(self.alphabet, points)
+        known = self.alphabet[np.minimum(where, len(self.alphabet) - 1)] == points
+        codes = np.where(known, where + 1, 0).astype(np.int64)
+        key, valid = codes.copy(), codes > 0
+        starts: list[np.ndarray] = []
+        keys: list[np.ndarray] = []
+        for n in range(2, self.high + 1):
+            key = key[:-1] + (codes[n - 1 :] << (self.bits * (n - 1)))
+            valid = valid[:-1] & (codes[n - 1 :] > 0)
+            if n >= self.low:
+                starts.append(np.flatnonzero(valid))
+                keys.append(key[starts[-1]])
+        start = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        column = self._lookup(np.concatenate(keys) if keys else np.zeros(0, np.int64))
+        row = np.repeat(np.arange(len(pieces), dtype=np.int64), lengths)[start[column >= 0]]
+        return _count_matrix(row, column[column >= 0], len(pieces), self.size, dtype)
+
+
+def _count_matrix(rows: np.ndarray, columns: np.ndarray, n_rows: int, size: int, dtype: Any) -> Any:
+    """CSR counts of the (row, column) pairs, indices sorted within each row (as scikit-learn leaves them)."""
+    from scipy import sparse
+
+    cells, per_cell = np.unique(rows * size + columns, return_counts=True)
+    indptr = np.searchsorted(cells // size, np.arange(n_rows + 1))
+    return sparse.csr_matrix(
+        (per_cell.astype(dtype), (cells % size).astype(np.int32), indptr.astype(np.int32)),
+        shape=(n_rows, size),
+    )
+
+
+def _word_counts(vectorizer: Any, texts: list[str]) -> Any:
+    """The n-gram count matrix of a fitted ``word`` vectorizer with its default tokenizer, as scikit-learn's.
+
+    Tokens come from the same ``token_pattern.findall``; n-grams are joined by ``map`` instead of a Python
+    loop, and looked up with ``map(vocabulary.get)``; counts by numpy.
+    """
+    pattern = re.compile(vectorizer.token_pattern)
+    vocabulary = vectorizer.vocabulary_
+    low, high = vectorizer.ngram_range
+    rows: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    for row, text in enumerate(texts):
+        tokens = pattern.findall(text.lower() if vectorizer.lowercase else text)
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), high + 1):
+            grams += map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+        ids = np.fromiter(map(vocabulary.get, grams, itertools.repeat(-1)), dtype=np.int64, count=len(grams))
+        ids = ids[ids >= 0]
+        columns.append(ids)
+        rows.append(np.full(len(ids), row, dtype=np.int64))
+    flat = np.concatenate(columns) if columns else np.zeros(0, np.int64)
+    row_of = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    return _count_matrix(row_of, flat, len(texts), len(vocabulary), vectorizer.dtype)
+
+
+def tfidf_transform(vectorizer: Any, texts: Sequence[str], index: CharGramIndex | None = None) -> Any:
+    """``vectorizer.transform(texts)`` for a fitted ``TfidfVectorizer``, 3-5x faster for ``char_wb`` (given
+    its ``index``) and plain ``word`` n-grams.
+
+    The counts are scikit-learn's, and the TF-IDF weighting repeats its operations in its order (sublinear
+    tf, idf, l2), so the matrix is the same to the bit. Options the fast paths do not cover go through
+    ``vectorizer.transform``.
+    """
+    from sklearn.preprocessing import normalize
+
+    texts = list(texts)
+    plain = (
+        len(texts) > 0
+        and vectorizer.input == "content"
+        and vectorizer.preprocessor is None
+        and vectorizer.strip_accents is None
+        and not vectorizer.binary
+        and vectorizer.use_idf
+        and vectorizer.norm in ("l2", None)
+        and hasattr(vectorizer, "vocabulary_")
+        and all(isinstance(t, str) for t in texts)
+    )
+    if plain and vectorizer.analyzer == "char_wb" and index is not None:
+        X = index.counts(texts, lowercase=vectorizer.lowercase, dtype=vectorizer.dtype)
+    elif (
+        plain
+        and vectorizer.analyzer == "word"
+        and vectorizer.tokenizer is None
+        and vectorizer.stop_words is None
+        and re.compile(vectorizer.token_pattern).groups == 0
+    ):
+        X = _word_counts(vectorizer, texts)
+    else:
+        return vectorizer.transform(texts)
+    if vectorizer.sublinear_tf:
+        np.log(X.data, X.data)
+        X.data += 1.0
+    X.data *= vectorizer.idf_[X.indices]
+    return normalize(X, norm=vectorizer.norm, copy=False) if vectorizer.norm else X
 
 
 class LexicalHead:
@@ -85,7 +254,19 @@ class LexicalHead:
     def _design(self, texts: Sequence[str]) -> Any:
         from scipy import sparse
 
-        return sparse.hstack([self.char_.transform(texts), self.word_.transform(texts)], format="csr")
+        char = tfidf_transform(self.char_, texts, self._char_index())
+        return sparse.hstack([char, tfidf_transform(self.word_, texts)], format="csr")
+
+    def _char_index(self) -> CharGramIndex | None:
+        """The fast n-gram counter for ``char_`` (built on first use; None where it does not apply)."""
+        if getattr(self, "_index_for", None) is not self.char_:
+            try:
+                ok = self.char_.analyzer == "char_wb" and hasattr(self.char_, "vocabulary_")
+                self._index = CharGramIndex(self.char_.vocabulary_, self.char_.ngram_range) if ok else None
+            except ValueError:
+                self._index = None
+            self._index_for = self.char_
+        return self._index
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Logits, shape (n, 3)."""

@@ -9,7 +9,7 @@ escalation risk, on the shared multilingual embedding.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -361,14 +361,25 @@ def _from_proba(p: np.ndarray, warning: str | None = None) -> TextSentiment:
     )
 
 
-def ticket_parts(ticket: Ticket, message_texts: Sequence[str] | None = None) -> list[_Part]:
+def ticket_parts(
+    ticket: Ticket,
+    message_texts: Sequence[str] | None = None,
+    *,
+    normalized: Mapping[str, str] | None = None,
+) -> list[_Part]:
     """The customer's parts of a ticket, normalised: subject, body, then each customer message (agents and
-    notes are skipped). ``message_texts``: already normalised messages (the pipeline's), one per message."""
+    notes are skipped). ``message_texts``: already normalised messages (the pipeline's), one per message;
+    ``normalized``: raw text -> its normalised text, for texts normalised already (the pipeline's)."""
+    done = normalized or {}
     parts: list[_Part] = []
     if ticket.subject and ticket.subject.strip():
-        parts.append(_Part("subject", None, normalize_text(ticket.subject).text))
+        subject = done.get(ticket.subject)
+        parts.append(
+            _Part("subject", None, normalize_text(ticket.subject).text if subject is None else subject)
+        )
     if ticket.body and ticket.body.strip():
-        parts.append(_Part("body", None, normalize_text(ticket.body).text))
+        body = done.get(ticket.body)
+        parts.append(_Part("body", None, normalize_text(ticket.body).text if body is None else body))
     for i, message in enumerate(ticket.messages):
         if message.role != "customer":
             continue

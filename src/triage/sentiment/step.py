@@ -19,6 +19,11 @@ from triage.sentiment.priority import PriorityRules, suggest_priority
 from triage.sentiment.scorer import DEFAULT_MODEL, SentimentScorer, escalation_risk, ticket_parts
 
 
+def _parts(state: Any) -> list:
+    """The customer's parts of a pipeline ticket, reusing the normalised texts the normalize step kept."""
+    return ticket_parts(state.ticket, state.message_texts, normalized=getattr(state, "normalized", None))
+
+
 class SentimentStep:
     """Fill ``result.sentiment`` for a batch: the ticket-level score reuses the pipeline's embedding; the
     customer parts of threads are encoded together in one batch for the per-message trajectory."""
@@ -61,7 +66,7 @@ class SentimentStep:
         items, t_emb, t_lang, p_lang = [], [], [], []
         for state in states:
             warnings: list[str] = []
-            parts = ticket_parts(state.ticket, state.message_texts)
+            parts = _parts(state)
             customer = [p for p in parts if p.source == "message"]
             if len(customer) > self.max_messages:
                 drop = {id(p) for p in customer[: len(customer) - self.max_messages]}
@@ -89,7 +94,7 @@ class SentimentStep:
 
     def _run_without_model(self, states: list[Any]) -> None:
         for state in states:
-            parts = ticket_parts(state.ticket, state.message_texts)
+            parts = _parts(state)
             cues = [
                 c
                 for p in parts
@@ -138,7 +143,7 @@ class PriorityStep:
     def _detect(self, state: Any) -> list:
         if self._cues is None:
             self._cues = CueDetector()
-        parts = ticket_parts(state.ticket, state.message_texts)
+        parts = _parts(state)
         return [c for p in parts for c in self._cues.detect(p.text, message_index=p.index, source=p.source)]
 
     def run(self, states: list[Any]) -> None:

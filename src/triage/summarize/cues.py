@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from triage.caseless import CaselessPattern
 
-def _words(*phrases: str) -> re.Pattern[str]:
+
+def _words(*phrases: str) -> CaselessPattern:
     """A case-insensitive pattern matching any phrase at word boundaries (``\\w`` is Unicode-aware)."""
     alternatives = sorted({p.strip() for group in phrases for p in group.split("|") if p.strip()}, key=len)
     body = "|".join(
         re.escape(p).replace(r"\ ", r"\s+").replace(r"\*", r"\w*") for p in reversed(alternatives)
     )
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    return CaselessPattern(rf"(?<!\w)(?:{body})(?!\w)")
 
 
 GREETING = _words(
@@ -145,17 +148,20 @@ def content_words(text: str) -> list[str]:
 
 def is_boilerplate(text: str) -> bool:
     """A greeting, thanks or sign-off with (almost) nothing else in it: "Hi John,", "Thanks a lot!"."""
-    words = content_words(clean_for_model(text))
+    cleaned = clean_for_model(text)
+    words = content_words(cleaned)
     if not words:
         return True
-    rest = THANKS.sub(" ", GREETING.sub(" ", clean_for_model(text)))
+    rest = THANKS.sub(" ", GREETING.sub(" ", cleaned))
     rest = PLEASANTRY.sub(" ", rest)
     left = content_words(rest)
     return len(left) <= 2 and len(left) < len(words)
 
 
-def cue_count(pattern: re.Pattern[str], text: str) -> int:
+def cue_count(pattern: CaselessPattern | re.Pattern[str], text: str) -> int:
     """How many times a cue pattern occurs in ``text``."""
+    if isinstance(pattern, CaselessPattern):
+        return pattern.count(text)
     return len(pattern.findall(text))
 
 
@@ -171,6 +177,18 @@ class FactMatch:
 
 _NUM = r"\d{1,3}(?:[ \u00a0.,’']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _ID = r"[A-Z0-9][A-Z0-9-]{2,}\d|\d{3,}[A-Z0-9-]*"
+_ORDER_WORDS = (
+    r"order|bestellung|bestellnummer|auftrag|rendelés|rendelésszám|заказ|commande|pedido|encomenda"
+    r"|ordine|booking|buchung|reservation|tracking|sendung|shipment"
+)
+_INVOICE_WORDS = (
+    r"invoice|rechnung|rechnungsnummer|számla|számlaszám|сч[её]т|facture|factura|fatura|fattura"
+    r"|receipt|quittung"
+)
+_REFERENCE_WORDS = (
+    r"ticket|case|reference|ref\.?|account|konto|kundennummer|ügyfélszám|fiók|аккаунт|compte"
+    r"|cuenta|conta|contract|vertrag|szerződés|договор|confirmation"
+)
 _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "date",
@@ -189,8 +207,7 @@ _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "order_id",
         re.compile(
-            r"(?i:order|bestellung|bestellnummer|auftrag|rendelés|rendelésszám|заказ|commande|pedido|encomenda"
-            r"|ordine|booking|buchung|reservation|tracking|sendung|shipment)"
+            rf"(?i:{_ORDER_WORDS})"
             r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
             rf"(?P<id>{_ID})"
         ),
@@ -198,8 +215,7 @@ _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "invoice_id",
         re.compile(
-            r"(?i:invoice|rechnung|rechnungsnummer|számla|számlaszám|сч[её]т|facture|factura|fatura|fattura"
-            r"|receipt|quittung)"
+            rf"(?i:{_INVOICE_WORDS})"
             r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
             rf"(?P<id>{_ID})"
         ),
@@ -207,8 +223,7 @@ _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "reference",
         re.compile(
-            r"(?i:ticket|case|reference|ref\.?|account|konto|kundennummer|ügyfélszám|fiók|аккаунт|compte"
-            r"|cuenta|conta|contract|vertrag|szerződés|договор|confirmation)"
+            rf"(?i:{_REFERENCE_WORDS})"
             r"\w{0,4}\s*(?i:number|no\.?|nr\.?|num\.?|n°|№|#|id|szám|номер|número|numéro)?\s*[:#№(]?\s*"
             rf"(?P<id>{_ID})"
         ),
@@ -247,6 +262,32 @@ _FACT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+#: For the patterns that open with a case-insensitive keyword: where that keyword can start (every position,
+#: overlapping ones too), found on the lower-cased text; a match can start only there.
+_KEYWORD_STARTS: dict[int, CaselessPattern] = {
+    1: CaselessPattern(rf"(?=(?:{_ORDER_WORDS}))"),
+    2: CaselessPattern(rf"(?=(?:{_INVOICE_WORDS}))"),
+    3: CaselessPattern(rf"(?=(?:{_REFERENCE_WORDS}))"),
+}
+
+
+def _finditer(index: int, pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``; for a keyword-led pattern, tried only where its keyword starts (the same
+    matches: finditer's leftmost match lies at such a position, and it goes on from the match's end)."""
+    starts = _KEYWORD_STARTS.get(index)
+    if starts is None:
+        yield from pattern.finditer(text)
+        return
+    last_end = 0
+    for start, _ in starts.spans(text):
+        if start < last_end:
+            continue
+        match = pattern.match(text, start)
+        if match is not None:
+            yield match
+            last_end = max(match.end(), start + 1)
+
+
 def find_facts(text: str) -> list[FactMatch]:
     """Order/invoice/reference numbers, error codes, dates, amounts, versions and product names in ``text``.
 
@@ -255,8 +296,8 @@ def find_facts(text: str) -> list[FactMatch]:
     """
     found: list[FactMatch] = []
     taken: list[tuple[int, int]] = []
-    for kind, pattern in _FACT_PATTERNS:
-        for match in pattern.finditer(text):
+    for index, (kind, pattern) in enumerate(_FACT_PATTERNS):
+        for match in _finditer(index, pattern, text):
             start, end = match.span("id")
             value = text[start:end].strip(" .,;:")
             if not value or len(value) < 2:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from triage.normalize import normalize_text
@@ -18,18 +18,26 @@ MAX_PART_CHARS = 50_000
 
 
 def ticket_parts(
-    ticket: Ticket, message_texts: Sequence[str] | None = None, *, normalize: bool = True
+    ticket: Ticket,
+    message_texts: Sequence[str] | None = None,
+    *,
+    normalize: bool = True,
+    normalized: Mapping[str, str] | None = None,
 ) -> list[Part]:
     """The parts of a ticket in reading order: subject, body, then each message with its role.
 
     ``message_texts`` (the pipeline's normalised message texts) are used when given; otherwise each text is
     normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``. Each part is
-    cut to its first ``MAX_PART_CHARS`` characters.
+    cut to its first ``MAX_PART_CHARS`` characters. ``normalized``: raw text -> its normalised text, for texts
+    normalised already (the pipeline's subject and body), used for raw texts within ``MAX_PART_CHARS``.
     """
+    done = normalized or {}
 
     def clean(text: str | None) -> str:
         if not text:
             return ""
+        if normalize and len(text) <= MAX_PART_CHARS and text in done:
+            return done[text]
         text = text[:MAX_PART_CHARS]
         return normalize_text(text).text if normalize else text
 
@@ -104,7 +112,7 @@ class SummarizeStep:
         self.summarizer = build_summarizer(options, lambda: triager.encoder)
 
     def run(self, states: list[TicketState]) -> None:
-        parts = [ticket_parts(s.ticket, s.message_texts) for s in states]
+        parts = [ticket_parts(s.ticket, s.message_texts, normalized=s.normalized) for s in states]
         summaries, notes = self.summarizer.summarize_parts_with_notes(parts)
         for state, summary, note in zip(states, summaries, notes, strict=True):
             state.result.summary = summary if summary.text else Summary(text="", method=summary.method)
