@@ -6,6 +6,8 @@ wrong check digit) must be left alone: the share untouched is reported per decoy
 is a naive regex masker (shape only, no checksums or context) scored in the same run. Throughput of the
 redactor, and the time the ``redact`` step adds to the default pipeline per ticket (same run, alternating).
 
+Also the share of the frozen leak corpus (``tests/reliability/pii_corpus.jsonl``) masked with nothing left.
+
 Issue bars: recall >= 0.98 and precision >= 0.95 for EMAIL, PHONE, IBAN, CARD; decoys left alone; masking adds
 <= 10 % to the default pipeline's time per ticket.
 """
@@ -24,6 +26,8 @@ from benchmarks.common import Context, Row, SkipTask
 
 DATA = Path(__file__).resolve().parent / "data" / "pii_snippets.jsonl"
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "triage" / "bundled" / "samples" / "tickets.jsonl"
+#: The frozen leak corpus of issue 20 item 7: tricky values whose every listed substring must be masked.
+LEAK_CORPUS = Path(__file__).resolve().parents[1] / "tests" / "reliability" / "pii_corpus.jsonl"
 LABEL = "pii_snippets"
 BAR_TYPES = ("EMAIL", "PHONE", "IBAN", "CARD")
 BAR_RECALL, BAR_PRECISION, BAR_OVERHEAD = 0.98, 0.95, 0.10
@@ -210,6 +214,32 @@ def language_effect(snippets: Sequence[dict]) -> list[Row]:
     ]
 
 
+def leak_corpus(redactor) -> list[Row]:
+    """Share of the frozen leak corpus's items with no listed substring left after masking (naive anchor)."""
+    if not LEAK_CORPUS.exists():
+        return []
+    items = [json.loads(line) for line in LEAK_CORPUS.read_text(encoding="utf-8").splitlines() if line]
+
+    def naive_mask(text: str) -> str:
+        for s, e, _ in sorted(naive_find(text), reverse=True):
+            text = text[:s] + "<X>" + text[e:]
+        return text
+
+    ours = sum(not any(v in redactor.redact(i["text"]).text for v in i["pii"]) for i in items)
+    naive = sum(not any(v in naive_mask(i["text"]) for v in i["pii"]) for i in items)
+    kinds = Counter(i["kind"] for i in items)
+    return [
+        Row(
+            "pii_corpus",
+            "items_fully_masked",
+            ours / len(items),
+            naive / len(items),
+            "naive regex masker (same run)",
+            f"{len(items)} items ({dict(kinds)}); {len(items) - ours} leak",
+        )
+    ]
+
+
 def run(ctx: Context) -> list[Row]:
     from triage.pii import Redactor
 
@@ -332,6 +362,7 @@ def run(ctx: Context) -> list[Row]:
             f"mean {chars / len(texts):.0f} chars",
         )
     )
+    rows += leak_corpus(redactor)
     rows += language_effect(snippets[:60] if ctx.quick else snippets)
     try:
         rows += pipeline_overhead(ctx, snippets)
