@@ -267,6 +267,7 @@ def _start_gated(cmd: list[str], env: dict[str, str], gate_row: int, log: Path) 
     return proc
 
 
+@pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
     """Real `triage score` processes: Ctrl-C (exit 130), resume, SIGKILL, resume: no row lost or doubled.
 
@@ -315,6 +316,7 @@ def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
 
 
 # --------------------------------------------------------------------------- parallel engines
+@pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_two_worker_processes_match_in_process(tmp_path):
     src = tmp_path / "in.jsonl"
     _backlog(src, 60, broken_every=13)
@@ -350,6 +352,7 @@ def dask_cluster():
         cluster.close()
 
 
+@pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_dask_engine_on_a_local_cluster(tmp_path, dask_cluster):
     src = tmp_path / "in.jsonl"
     good = _backlog(src, 50, broken_every=9)
@@ -386,6 +389,7 @@ def _cached_triagers() -> int:
     return len(_TRIAGERS)
 
 
+@pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_triage_dataframe_maps_partitions_with_one_model_per_worker(dask_cluster):
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")

@@ -275,6 +275,7 @@ TRIAGER_LANGUAGE = Triager(
 )
 
 
+@pytest.mark.slow  # 2 MB through the whole Triager: left out by `make test-fast`
 def test_triager_huge_input_is_cut_and_flagged() -> None:
     body = ("Hello, my number is +36 30 123 4567. " + "the export still fails after the update. " * 50_000)[
         :2_000_000
@@ -285,7 +286,8 @@ def test_triager_huge_input_is_cut_and_flagged() -> None:
     assert result.redactions == {"PHONE": 1}
 
 
-def test_redactor_huge_random_input_is_linear() -> None:
+@pytest.mark.slow  # 1 MB through the redactor: left out by `make test-fast`
+def test_redactor_huge_random_input_round_trips() -> None:
     rng = np.random.default_rng(0)
     alphabet = list("abc XYZ 0123456789 +-()./@:\n") + ["é", "ж", "<", ">"]
     text = "".join(rng.choice(alphabet, size=1_000_000))

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from triage import __version__
@@ -50,6 +51,7 @@ def test_language_command():
     assert json.loads(result.stdout)["language"] == "ru"
 
 
+@pytest.mark.slow  # the real demo in a subprocess: left out by `make test-fast`
 def test_console_script_demo(tmp_path):
     """The real `triage demo` entry point, as `make demo` runs it."""
     proc = subprocess.run(
