@@ -284,10 +284,14 @@ CHILD = HASH_ENCODER_SRC + textwrap.dedent("""
 @pytest.mark.parametrize(
     ("step", "nth", "committed"),
     [
-        ("write_manifest", 1, False),  # data files written, manifest not yet
-        ("_fsync_tree", 1, False),  # the new version complete in its temp folder, not renamed
-        ("_fsync_dir", 2, False),  # the version renamed into place, the pointer not yet swapped
-        ("_fsync_dir", 3, True),  # the pointer swapped (the commit point), the old version not yet removed
+        # data files written, manifest not yet
+        pytest.param("write_manifest", 1, False, marks=pytest.mark.slow),
+        # the new version complete in its temp folder, not renamed
+        pytest.param("_fsync_tree", 1, False, marks=pytest.mark.slow),
+        # the version renamed into place, the pointer not yet swapped (`make test-fast` keeps this one)
+        ("_fsync_dir", 2, False),
+        # the pointer swapped (the commit point), the old version not yet removed
+        pytest.param("_fsync_dir", 3, True, marks=pytest.mark.slow),
     ],
 )
 def test_killing_a_save_never_corrupts_the_kb(tmp_path, kb, hash_encoder, step, nth, committed):
