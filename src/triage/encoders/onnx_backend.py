@@ -59,22 +59,27 @@ class OnnxE5Encoder(WindowedE5):
     Args:
         model_dir: converted directory (default: ``triage models convert-e5``'s cache).
         num_threads: intra-op threads (default: every core this process may use).
+        verify: check the folder's files against its manifest (sha256) first (``convert.verify_converted``).
     """
 
     backend = "onnx-int8"
+    files_read = (*WindowedE5.files_read, ONNX_INT8)
 
-    def __init__(self, model_dir: str | Path | None = None, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, model_dir: str | Path | None = None, *, num_threads: int | None = None, verify: bool = True
+    ) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise ModelNotAvailableError(
-                "the ONNX e5 backend needs onnxruntime: pip install 'triage[onnx]'"
+                "the ONNX e5 backend needs onnxruntime (a helpdesk-triage dependency): "
+                "pip install onnxruntime"
             ) from exc
-        super().__init__(model_dir)
+        super().__init__(model_dir, verify=verify)
         path = self.model_dir / ONNX_INT8
         if not path.exists():
             raise ModelNotAvailableError(
-                f"{path} is missing: run `triage models convert-e5 --force` with onnx and torch installed"
+                f"{path} is missing: run `triage models convert-e5 --force` (needs onnx and onnxruntime)"
             )
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(num_threads or usable_cores())

@@ -67,7 +67,8 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ModelNotAvailableError(
-                "SentenceTransformerEncoder needs the transformers extra: pip install 'triage[transformers]'"
+                "SentenceTransformerEncoder needs the transformers extra: "
+                "pip install 'helpdesk-triage[transformers]'"
             ) from exc
         source = str(model)
         label = source.lower() if source.lower() in PACKAGED_MODELS else Path(source).name or source

@@ -9,7 +9,6 @@ fine-tuning option needs.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ except ImportError:  # pragma: no cover - torch is an optional extra
 def _require_torch() -> None:
     if torch is None:
         raise ModelNotAvailableError(
-            "the torch e5 backend needs torch: pip install 'triage[transformers]' (CPU wheel: torch==2.13.0)"
+            "the torch e5 backend needs torch: pip install 'helpdesk-triage[transformers]' "
+            "(CPU wheel: torch==2.13.0)"
         )
 
 
@@ -41,7 +41,6 @@ if torch is not None:
             super().__init__()
             self.heads = heads
             self.head_dim = hidden // heads
-            self.scale = 1.0 / math.sqrt(self.head_dim)
             self.attention = nn.Module()
             self.attention.self = nn.Module()
             self.attention.self.query = nn.Linear(hidden, hidden)
@@ -56,7 +55,7 @@ if torch is not None:
             self.output.dense = nn.Linear(ffn, hidden)
             self.output.LayerNorm = nn.LayerNorm(hidden, eps=eps)
 
-        def forward(self, x: torch.Tensor, bias: torch.Tensor, explicit: bool) -> torch.Tensor:
+        def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
             b, length, hidden = x.shape
             att = self.attention.self
 
@@ -64,11 +63,7 @@ if torch is not None:
                 return t.view(b, length, self.heads, self.head_dim).transpose(1, 2)
 
             q, k, v = split(att.query(x)), split(att.key(x)), split(att.value(x))
-            if explicit:  # plain ops: what the ONNX export and its int8 quantisation see
-                scores = torch.matmul(q, k.transpose(-1, -2)) * self.scale + bias
-                ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
-            else:
-                ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
             ctx = ctx.transpose(1, 2).reshape(b, length, hidden)
             x = self.attention.output.LayerNorm(x + self.attention.output.dense(ctx))
             mid = F.gelu(self.intermediate.dense(x))
@@ -93,17 +88,13 @@ if torch is not None:
                 for _ in range(int(config["num_hidden_layers"]))
             )
 
-        def forward(
-            self,
-            input_ids: torch.Tensor | None,
-            attention_mask: torch.Tensor,
-            explicit_attention: bool = False,
-            word_embeds: torch.Tensor | None = None,
-        ) -> torch.Tensor:
-            """Final hidden states (b, L, hidden); ``word_embeds`` replaces the lookup of ``input_ids``."""
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            """Final hidden states (b, L, hidden).
+
+            ``onnx_graph.build_encoder_graph`` writes the same network as ONNX: change both together.
+            """
             emb = self.embeddings
-            if word_embeds is None:
-                word_embeds = emb.word_embeddings(input_ids)
+            word_embeds = emb.word_embeddings(input_ids)
             positions = torch.arange(attention_mask.shape[1], device=attention_mask.device).unsqueeze(0)
             x = word_embeds + emb.position_embeddings(positions)
             x = emb.LayerNorm(x + emb.token_type_embeddings.weight[0])
@@ -111,31 +102,23 @@ if torch is not None:
             keep = attention_mask[:, None, None, :].to(x.dtype)
             bias = (1.0 - keep) * torch.finfo(x.dtype).min
             for layer in self.encoder.layer:
-                x = layer(x, bias, explicit_attention)
+                x = layer(x, bias)
             return x
 
     class PooledBert(nn.Module):
         """``Bert`` followed by mean pooling over the attention mask (special tokens included, as e5)."""
 
-        def __init__(self, bert: Bert, *, explicit_attention: bool = False) -> None:
+        def __init__(self, bert: Bert) -> None:
             super().__init__()
             self.bert = bert
-            self.explicit_attention = explicit_attention
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.pool(self.bert(input_ids, attention_mask, self.explicit_attention), attention_mask)
+            return self.pool(self.bert(input_ids, attention_mask), attention_mask)
 
         @staticmethod
         def pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-
-    class PooledBertFromEmbeds(PooledBert):
-        """``PooledBert`` from word embeddings (the ONNX graph: the 250k-row table stays outside)."""
-
-        def forward(self, word_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-            hidden = self.bert(None, attention_mask, self.explicit_attention, word_embeds=word_embeds)
-            return self.pool(hidden, attention_mask)
 
 
 def load_bert(
@@ -170,6 +153,7 @@ class TorchE5Encoder(WindowedE5):
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA when available.
         dtype: ``"float32"`` or ``"float16"``; default float16 on CUDA, float32 on CPU.
         num_threads: CPU threads for torch (default: torch's own, one per core).
+        verify: check the folder's files against its manifest (sha256) first (``convert.verify_converted``).
     """
 
     def __init__(
@@ -179,9 +163,10 @@ class TorchE5Encoder(WindowedE5):
         device: str | None = None,
         dtype: str | None = None,
         num_threads: int | None = None,
+        verify: bool = True,
     ) -> None:
         _require_torch()
-        super().__init__(model_dir)
+        super().__init__(model_dir, verify=verify)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cuda") and not torch.cuda.is_available():
