@@ -20,6 +20,7 @@ TASKS: dict[str, str] = {
     "finetune": "benchmarks.finetune",
     "service": "benchmarks.service",
     "robustness": "benchmarks.robustness",
+    "reliability": "benchmarks.reliability",
 }
 
 __all__ = ["TASKS"]

@@ -253,6 +253,54 @@ def test_save_refuses_a_foreign_folder_and_load_a_non_kb(tmp_path, kb):
         KnowledgeBase.load(tmp_path / "docs")
 
 
+def test_a_store_without_a_committed_version_is_named_as_such_not_empty(tmp_path, kb):
+    """A KB folder whose CURRENT.json is gone (first save killed before its commit) is not an empty source."""
+    path = tmp_path / "kb"
+    kb.save(path)
+    (path / POINTER).unlink()
+    for opener in (KnowledgeBase.open, KnowledgeBase.load, TicketIndex.open):
+        with pytest.raises(TriageError, match="no committed version") as info:
+            opener(path)
+        assert f"triage kb build SOURCE --out {path}" in str(info.value)
+    proc = subprocess.run(
+        [sys.executable, "-m", "triage.cli", "kb", "search", str(path), "reset password"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and not proc.stdout
+    assert "no committed version" in proc.stderr and "empty" not in proc.stderr, proc.stderr
+
+
+def test_opening_a_folder_with_no_articles_says_what_is_missing(tmp_path, hash_encoder):
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(InputError, match="holds no articles.*no CURRENT.json.*triage kb build"):
+        KnowledgeBase.open(tmp_path / "nothing", hash_encoder, cache=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "triage.cli", "kb", "search", str(tmp_path / "nothing"), "x"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRIAGE_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert proc.returncode == 2 and "holds no articles" in proc.stderr, proc.stderr
+
+
+def test_every_save_holds_the_store_lock_and_a_lock_file_does_not_make_a_folder_foreign(tmp_path, kb):
+    from triage.kb.store import LOCK
+    from triage.locking import LockTimeoutError, exclusive_lock
+
+    path = tmp_path / "kb"
+    kb.save(path)
+    assert (path / LOCK).is_file()
+    kb.upsert([{"id": "extra", "title": "Extra article"}])
+    kb.save(path)  # a second save into the folder that now holds the lock file
+    assert "extra" in KnowledgeBase.load(path, HashEncoder()).articles  # noqa: F821
+    with exclusive_lock(path / LOCK):  # this process holds it: its own save is re-entrant
+        kb.save(path)
+    with exclusive_lock(path / LOCK, timeout=0):  # and released afterwards
+        pass
+    assert LockTimeoutError.__mro__[1] is TriageError
+
+
 CHILD = HASH_ENCODER_SRC + textwrap.dedent("""
     import signal
     import sys

@@ -144,3 +144,59 @@ def test_bundled_samples_have_public_paths(capsys):
     assert capsys.readouterr().out.strip() == str(sample_kb_path())
     assert bundled_main.main(["nonsense"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- nothing unlisted, no pickle
+def test_required_files_must_be_listed_and_nothing_unlisted_may_sit_beside_them(tmp_path):
+    import json
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "weights.npz").write_bytes(b"abc")
+    write_manifest(tmp_path)
+    assert verify_manifest(tmp_path, required=["config.json", "weights.npz"])["files"]
+    (tmp_path / "notes.txt").write_text("dropped in")
+    verify_manifest(tmp_path)  # without required: a data file nobody reads is tolerated, as before
+    with pytest.raises(ModelIntegrityError, match="notes.txt is not listed"):
+        verify_manifest(tmp_path, required=["config.json"])
+    (tmp_path / "notes.txt").unlink()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["files"]["weights.npz"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="weights.npz is not listed"):
+        verify_manifest(tmp_path, required=["config.json", "weights.npz"])
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('{"files": {"config.json": "ab', "unreadable or truncated"),
+        ('{"files": {}}', "lists no files"),
+        ('{"files": ["config.json"]}', "no valid"),
+        ("[1, 2]", "no valid"),
+        ("\xff\xfe", "unreadable or truncated"),
+    ],
+)
+def test_a_broken_manifest_is_an_integrity_error_that_says_how_to_fix_it(tmp_path, text, match):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "manifest.json").write_text(text, encoding="latin-1")
+    with pytest.raises(ModelIntegrityError, match=match) as info:
+        verify_manifest(tmp_path)
+    assert "re-save the model" in str(info.value)
+
+
+def test_load_arrays_reads_plain_npz_and_refuses_pickles_garbage_and_missing_keys(tmp_path):
+    import numpy as np
+
+    from triage.models import load_arrays
+
+    np.savez(tmp_path / "plain.npz", coef=np.eye(2, dtype=np.float32))
+    assert load_arrays(tmp_path / "plain.npz", ["coef"])["coef"].shape == (2, 2)
+    with pytest.raises(ModelIntegrityError, match=r"lacks the arrays \['bias'\]"):
+        load_arrays(tmp_path / "plain.npz", ["coef", "bias"])
+    np.savez(tmp_path / "pickled.npz", coef=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelIntegrityError, match="not a plain numpy archive.*never pickles"):
+        load_arrays(tmp_path / "pickled.npz")
+    for junk in (b"", b"\0" * 64, b"PK\x03\x04 truncated zip"):
+        (tmp_path / "junk.npz").write_bytes(junk)
+        with pytest.raises(ModelIntegrityError, match="not a plain numpy archive"):
+            load_arrays(tmp_path / "junk.npz")
