@@ -221,3 +221,16 @@ def test_a_ticket_alone_gets_what_it_gets_in_a_batch(triager, sample_tickets):
     for ticket, together in zip(sample_tickets[:8], batch, strict=False):
         alone = triager(ticket)
         assert alone.model_dump(exclude={"timings_ms"}) == together.model_dump(exclude={"timings_ms"})
+
+
+def test_single_threaded_blas_is_scoped():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from triage.pipeline import single_threaded_blas
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_threaded_blas():
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before

@@ -20,6 +20,7 @@ from triage.classify.model import TicketClassifier
 from triage.classify.tags import TicketTagger, load_head
 from triage.errors import ModelNotAvailableError, TriageError
 from triage.models import bundled_models
+from triage.pipeline import single_threaded_blas
 
 #: Bundled heads run when the config names none: head name -> bundled model name.
 DEFAULT_HEADS: dict[str, str] = {"category": "bitext-category", "intent": "bitext-intent"}
@@ -73,6 +74,10 @@ class ClassifyStep:
             )
         emb = np.stack([s.embedding for s in states]).astype(np.float32)
         texts = [s.text for s in states]
+        with single_threaded_blas():  # small products: a second BLAS thread only slows them down
+            self._run_heads(states, emb, texts)
+
+    def _run_heads(self, states: list[Any], emb: np.ndarray, texts: list[str]) -> None:
         for head, model in self.heads.items():
             if isinstance(model, TicketTagger):
                 for state, tags in zip(states, model.predictions(texts, embeddings=emb), strict=True):

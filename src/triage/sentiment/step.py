@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.errors import ModelNotAvailableError, TriageError
+from triage.pipeline import single_threaded_blas
 from triage.schema import Prediction, SentimentResult
 from triage.sentiment.cues import CueDetector
 from triage.sentiment.priority import PriorityRules, suggest_priority
@@ -81,13 +82,14 @@ class SentimentStep:
             t_lang.append(state.result.language if state.result.language != "und" else None)
             langs = state.result.message_languages
             p_lang.append({i: lang for i, lang in enumerate(langs) if lang and lang != "und"})
-        results = self.scorer.assemble(
-            items,
-            ticket_embeddings=t_emb,
-            ticket_languages=t_lang,
-            part_languages=p_lang,
-            per_message=self.per_message,
-        )
+        with single_threaded_blas():  # small products: a second BLAS thread only slows them down
+            results = self.scorer.assemble(
+                items,
+                ticket_embeddings=t_emb,
+                ticket_languages=t_lang,
+                part_languages=p_lang,
+                per_message=self.per_message,
+            )
         for state, result in zip(states, results, strict=True):
             state.result.sentiment = result
             state.result.warnings.extend(f"sentiment: {w}" for w in result.warnings)

@@ -112,8 +112,11 @@ class SummarizeStep:
         self.summarizer = build_summarizer(options, lambda: triager.encoder)
 
     def run(self, states: list[TicketState]) -> None:
+        from triage.pipeline import single_threaded_blas
+
         parts = [ticket_parts(s.ticket, s.message_texts, normalized=s.normalized) for s in states]
-        summaries, notes = self.summarizer.summarize_parts_with_notes(parts)
+        with single_threaded_blas():  # per-ticket similarity matrices are tiny
+            summaries, notes = self.summarizer.summarize_parts_with_notes(parts)
         for state, summary, note in zip(states, summaries, notes, strict=True):
             state.result.summary = summary if summary.text else Summary(text="", method=summary.method)
             if note:
