@@ -76,18 +76,20 @@ class CharGramIndex:
         )
         self.table_bits = max(4, int(2.5 * self.size).bit_length())
         self.mask = (1 << self.table_bits) - 1
-        self.table_keys = np.full(self.mask + 1, -1, dtype=np.int64)
-        self.table_ids = np.zeros(self.mask + 1, dtype=np.int64)
+        table_keys = [-1] * (self.mask + 1)
+        table_ids = [0] * (self.mask + 1)
         self.max_probe = 0
         for key, slot, column in zip(
             keys.tolist(), self._slots(keys).tolist(), vocabulary.values(), strict=True
         ):
             probe = 0
-            while self.table_keys[(slot + probe) & self.mask] != -1:
+            while table_keys[(slot + probe) & self.mask] != -1:
                 probe += 1
-            self.table_keys[(slot + probe) & self.mask] = key
-            self.table_ids[(slot + probe) & self.mask] = column
+            table_keys[(slot + probe) & self.mask] = key
+            table_ids[(slot + probe) & self.mask] = column
             self.max_probe = max(self.max_probe, probe)
+        self.table_keys = np.asarray(table_keys, dtype=np.int64)
+        self.table_ids = np.asarray(table_ids, dtype=np.int64)
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
         hashed = keys.astype(np.uint64) * self._MULTIPLIER  # wraps modulo 2**64 by design
@@ -256,6 +258,10 @@ class LexicalHead:
 
         char = tfidf_transform(self.char_, texts, self._char_index())
         return sparse.hstack([char, tfidf_transform(self.word_, texts)], format="csr")
+
+    def warm_up(self) -> None:
+        """Build the fast n-gram counter now (~0.1 s) rather than on the first prediction."""
+        self._char_index()
 
     def _char_index(self) -> CharGramIndex | None:
         """The fast n-gram counter for ``char_`` (built on first use; None where it does not apply)."""

@@ -53,11 +53,14 @@ class SentimentStep:
         #: label and a warning, so the rest of the pipeline still runs). A model named in options must load.
         self.missing: str | None = None
         try:
-            self.scorer.head  # noqa: B018 - load now, so a broken model fails when the Triager is built
+            head = self.scorer.head  # load now, so a broken model fails when the Triager is built
         except ModelNotAvailableError as exc:
             if "model" in options:
                 raise
             self.missing = str(exc)
+        else:
+            if getattr(head, "lexical_", None) is not None:
+                head.lexical_.warm_up()
 
     def run(self, states: list[Any]) -> None:
         """Score every ticket of the batch."""
