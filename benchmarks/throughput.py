@@ -43,6 +43,7 @@ from typing import Any
 
 from benchmarks.common import REPO_ROOT, Context, Row, SkipTask, busy_warning
 from benchmarks.encoders import environment, install_note
+from triage.errors import TriageError
 
 FULL = {"batch": 240, "http": 100, "scale": 200_000, "scale_small": 20_000}
 QUICK = {"batch": 32, "http": 15, "scale": 4_000, "scale_small": 1_000}
@@ -432,7 +433,7 @@ def run(ctx: Context) -> list[Row]:
             load0 = _load()
             try:
                 summary = _score(src, work / f"{name}.jsonl", config, **kwargs)
-            except ImportError as exc:
+            except (ImportError, TriageError) as exc:  # e.g. the dask extra is not installed
                 ctx.skip(name, str(exc))
                 continue
             rate = summary["rows_per_s"]
