@@ -105,7 +105,7 @@ def _other_cases() -> list[Case]:
     return [
         Case("cues/1MB-default-cut", cues_big, detect_cues, 2.0, "tests/test_sentiment_cues.py"),
         Case("cues/1MB-scanned-whole", cues_big, lambda t: CueDetector(max_chars=len(t)).detect(t), 2.0,
-             "tests/test_sentiment_cues.py (bound of the cut scan)"),
+             "tests/test_sentiment_cues.py, for the cut scan"),
         Case("sentences/1MB-no-punctuation", lambda s: "word " * 200_000 * s,
              lambda t: split_sentences(t, max_chars=400, max_sentences=50), 5.0, "tests/test_summarize.py"),
         Case("sentences/rejected-boundaries", lambda s: "x. " * 100_000 * s + "\n" + "abc\n" * 100_000 * s,
