@@ -7,7 +7,8 @@ Configure heads in ``TriageConfig.options["classify"]``::
 A head named ``category`` fills ``result.category``, ``priority`` fills ``result.priority``, any other name
 fills ``result.labels[name]``; a multi-label :class:`~triage.classify.TicketTagger` head fills
 ``result.tags[name]``. Values are bundled model names (``models/<name>``) or directories. Default: the
-bundled ``bitext-category`` head, plus ``bitext-intent`` where it is installed.
+bundled ``bitext-category`` and ``bitext-intent`` heads (both ship in the wheel: a missing or damaged one is
+an error that says to reinstall the package, never a result silently without a category).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import numpy as np
 from triage.classify.model import TicketClassifier
 from triage.classify.tags import TicketTagger, load_head
 from triage.errors import ModelNotAvailableError, TriageError
-from triage.models import bundled_models
 from triage.pipeline import single_threaded_blas
 
 #: Bundled heads run when the config names none: head name -> bundled model name.
@@ -27,9 +27,26 @@ DEFAULT_HEADS: dict[str, str] = {"category": "bitext-category", "intent": "bitex
 
 
 def default_heads() -> dict[str, str]:
-    """The bundled default heads that are installed here."""
-    here = set(bundled_models())
-    return {head: model for head, model in DEFAULT_HEADS.items() if model in here}
+    """The bundled default heads (head name -> bundled model name).
+
+    Raises :class:`~triage.errors.ModelNotAvailableError` naming ``pip install --force-reinstall
+    helpdesk-triage`` when one of them is missing from the installed package (a damaged one is refused
+    with the same fix when it loads: its manifest's hashes do not match).
+    """
+    from triage import bundled, models
+
+    missing = [
+        model
+        for model in DEFAULT_HEADS.values()
+        if not (models.BUNDLED_MODELS_DIR / model / models.MANIFEST).is_file()
+    ]
+    if missing:
+        raise ModelNotAvailableError(
+            f"the bundled classifier head(s) {missing} are missing from the installed package "
+            f"({models.BUNDLED_MODELS_DIR}): the installation is incomplete; reinstall it with "
+            f"`{bundled.REINSTALL}`, or name the heads to run in options.classify.heads"
+        )
+    return dict(DEFAULT_HEADS)
 
 
 class ClassifyStep:
@@ -48,12 +65,6 @@ class ClassifyStep:
         heads = options.get("heads")
         if heads is None:
             heads = default_heads()
-            if not heads:
-                raise ModelNotAvailableError(
-                    "no classifier heads configured and the bundled 'bitext-category' model is missing: "
-                    "reinstall with `pip install --force-reinstall helpdesk-triage`, or train one with "
-                    "`triage train` and set options.classify.heads"
-                )
         if not isinstance(heads, dict) or not heads:
             raise TriageError('options.classify.heads must be a mapping like {"category": "bitext-category"}')
         self.top_k = int(options.get("top_k", 3))

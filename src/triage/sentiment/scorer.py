@@ -65,6 +65,22 @@ class _Part:
     text: str
 
 
+def _load_fix(model: str | Path | SentimentHead) -> str:
+    """How to fix a sentiment model that does not load: reinstall for the bundled one, else save a head."""
+    from triage import bundled
+    from triage.models import SHIPPED_MODELS, is_bundled
+
+    if str(model) in SHIPPED_MODELS or is_bundled(Path(str(model))):
+        return (
+            f"it ships with {bundled.DISTRIBUTION}, so the installation is incomplete or was modified: "
+            f"reinstall it with `{bundled.REINSTALL}`"
+        )
+    return (
+        "pass a directory written by SentimentHead.save (fit one with triage.sentiment.SentimentHead on "
+        f"your labelled texts), or leave the model unset to use the bundled {DEFAULT_MODEL!r} head"
+    )
+
+
 def count_letters(text: str) -> int:
     """Letters in any script (digits, punctuation, emoji and symbols do not count)."""
     return len(_LETTER.findall(text))
@@ -137,8 +153,7 @@ class SentimentScorer:
                 if isinstance(exc, EncoderMismatchError):
                     raise
                 raise ModelNotAvailableError(
-                    f"sentiment model {self.model!r} cannot be loaded ({exc}); train it with "
-                    "`python models/train_sentiment.py` or pass a SentimentHead directory"
+                    f"sentiment model {self.model!r} cannot be loaded ({exc}); {_load_fix(self.model)}"
                 ) from exc
         return self._head
 
