@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from triage.config import TriageConfig
 
 #: ``triage score``'s exit codes (also in its --help and the README).
 EXIT_OK = 0
@@ -56,7 +59,9 @@ def score(
     encoder: Annotated[
         str | None,
         typer.Option(
-            help="Encoder override: a name/folder, 'module:factory', or 'hashing' (model-free dry run)."
+            help="Encoder override: a name/folder, 'module:factory', or 'hashing' (model-free dry run of "
+            "input, output and resume: steps whose saved models need a real encoder, such as the bundled "
+            "classify and sentiment heads, are left out with a note)."
         ),
     ] = None,
     chunk_size: Annotated[
@@ -104,6 +109,11 @@ def score(
     from triage.errors import TriageError
 
     try:
+        pipeline = TriageConfig.from_file(config) if config else TriageConfig()
+        if encoder == "hashing":
+            pipeline, left_out = dry_run_config(pipeline)
+            if left_out:
+                typer.secho(_left_out_note(left_out), fg=typer.colors.YELLOW, err=True)
         options = ScoreOptions(
             fmt=fmt,
             encoding=encoding,
@@ -111,7 +121,7 @@ def score(
             id_col=id_col,
             text_cols=[c.strip() for c in text_cols.split(",") if c.strip()] if text_cols else None,
             thread_col=thread_col,
-            config=TriageConfig.from_file(config) if config else TriageConfig(),
+            config=pipeline,
             encoder=encoder,
             chunk_size=chunk_size,
             workers=workers,
@@ -137,6 +147,46 @@ def score(
     too_many = _too_many_errors(summary, max_error_rate)
     if too_many:
         _fail(f"{too_many}; the reasons are in {summary['errors_file']}", code=EXIT_TOO_MANY_ERRORS)
+
+
+#: Steps that load no model trained on encoder embeddings: a ``--encoder hashing`` dry run always keeps them.
+ENCODER_FREE_STEPS = frozenset({"normalize", "redact", "language", "encode", "summarize", "priority"})
+
+
+def dry_run_config(config: TriageConfig) -> tuple[TriageConfig, dict[str, str]]:
+    """``config`` for a ``--encoder hashing`` dry run, and the steps left out (step -> why).
+
+    The hashing encoder is model-free: a step whose saved model (a classifier or sentiment head, a knowledge
+    base or ticket index) was built on another encoder's embeddings cannot run on it, so it is left out
+    instead of stopping the run. Each other step is built once here with the hashing encoder to find out
+    (a head trained on hashing embeddings, say in a test, is kept).
+    """
+    from triage.batch.hashing import HashingEncoder
+    from triage.errors import EncoderMismatchError
+    from triage.pipeline import Triager
+
+    encoder = HashingEncoder()
+    left_out: dict[str, str] = {}
+    for step in config.steps:
+        if step in ENCODER_FREE_STEPS:
+            continue
+        try:
+            _ = Triager(config.model_copy(update={"steps": [step]}), encoder=encoder).steps
+        except EncoderMismatchError as exc:
+            left_out[step] = str(exc)
+    kept = [step for step in config.steps if step not in left_out]
+    return config.model_copy(update={"steps": kept}), left_out
+
+
+def _left_out_note(left_out: dict[str, str]) -> str:
+    steps = ", ".join(left_out)
+    lines = [
+        f"note: --encoder hashing is a model-free dry run (input, output and resume checks): left out "
+        f"step(s) {steps}, whose saved models need the encoder they were trained with; their result fields "
+        "stay empty. Run without --encoder hashing for the real triage."
+    ]
+    lines += [f"  {step}: {why}" for step, why in left_out.items()]
+    return "\n".join(lines)
 
 
 def _input_warnings(report: dict[str, Any], report_file: str) -> list[str]:
