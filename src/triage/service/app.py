@@ -33,7 +33,6 @@ from triage import __version__
 from triage.schema import Ticket, TriageResult
 from triage.service.batcher import Batcher, describe
 from triage.service.errors import (
-    ErrorResponse,
     FieldError,
     ServiceError,
     error_response,
@@ -297,9 +296,11 @@ class BodyLimitMiddleware:
             except ValueError:
                 declared = -1
             if declared < 0:
-                await error_response(400, "bad_request", "invalid Content-Length header")(
-                    scope, receive, send
-                )
+                await error_response(
+                    400,
+                    "bad_request",
+                    "invalid Content-Length header: send the body's length in bytes, or leave the header out",
+                )(scope, receive, send)
                 return
             if declared > self.max_bytes:
                 await too_big(scope, receive, send)
@@ -363,14 +364,19 @@ def create_app(settings: ServiceSettings | None = None, *, triager: Any | None =
 
     # The token itself is checked by TokenMiddleware; this only documents the scheme in the OpenAPI spec.
     auth = [Depends(HTTPBearer(auto_error=False, description="TRIAGE_API_TOKEN, when the server has one."))]
-    common = error_responses(401, 413, 422, 503, 504)
+    # Every status a route can answer besides 200. The body-limit middleware (400, 413) and the error handler
+    # (500) apply to every route; the token (401) to every route but the public health checks; scoring routes
+    # also validate (422), wait for the models (503) and run under the time limit (504) or are cancelled
+    # when the client goes away (499).
+    anywhere = (400, 413, 500)
+    common = error_responses(*anywhere, 401, 422, 499, 503, 504)
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
+    @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses(*anywhere))
     def healthz() -> Health:
         """Liveness: the process answers."""
         return Health()
 
-    @app.get("/readyz", response_model=Readiness, tags=["health"], responses={503: {"model": ErrorResponse}})
+    @app.get("/readyz", response_model=Readiness, tags=["health"], responses=error_responses(*anywhere, 503))
     def readyz() -> Readiness:
         """Readiness: 200 once every model is loaded, 503 before (or when loading failed)."""
         if not state.ready.is_set():

@@ -63,16 +63,30 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-#: Documented error responses, for the OpenAPI spec of every route.
+#: What each error status means, as the OpenAPI spec documents it.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request could not be read: an invalid Content-Length header, or a body that is not UTF-8 JSON.",
+    401: "Missing or wrong bearer token (when the server has TRIAGE_API_TOKEN), or a bad webhook signature.",
+    413: "Request body or batch too large.",
+    422: "The request failed validation (malformed JSON included); `fields` names the failing fields.",
+    499: "The client closed the connection before the answer (nginx's convention; the request was cancelled "
+    "and logged, the client never reads this).",
+    500: "An unexpected server error; the server log has the details (never a stack trace to the client).",
+    503: "Models are still loading (Retry-After), failed to load, or the feature is not configured.",
+    504: "The request took longer than the per-request time limit.",
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        401: "Missing or wrong bearer token.",
-        413: "Request body or batch too large.",
-        422: "The request failed validation; `fields` names the failing fields.",
-        503: "Models are still loading, or the feature is not configured.",
-        504: "The request took longer than the per-request time limit.",
-    }
-    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}
+    """OpenAPI ``responses`` for ``statuses``: each one documented with the :class:`ErrorResponse` shape."""
+    unknown = sorted(set(statuses) - set(ERROR_DESCRIPTIONS))
+    if unknown:
+        raise ValueError(f"no description for status(es) {unknown}: add them to ERROR_DESCRIPTIONS")
+    return {s: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[s]} for s in statuses}
+
+
+#: FastAPI's 400 detail when reading the body fails other than by a JSON syntax error (invalid UTF-8, ...).
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def _loc(parts: Any) -> str:
@@ -98,8 +112,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == _UNPARSABLE_BODY:  # FastAPI's words for a non-UTF-8 body
+            message = (
+                "the request body could not be read as JSON (not UTF-8, or nested too deeply): send UTF-8 "
+                "encoded JSON with Content-Type: application/json"
+            )
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
