@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 SCHEMA_VERSION = "1.0"
 
@@ -225,32 +225,50 @@ class SentimentResult(BaseModel):
 
 SummarySource = Literal["subject", "body", "message"]
 
+#: What the summary's ``start``/``end`` offsets index; the same with and without PII masking.
+OFFSETS_DESCRIPTION = (
+    "Character offset into the normalised text of the part named by source/message_index, as the ticket gave "
+    "it and before any masking: triage.normalize.normalize_text(field).text, field being the ticket's "
+    "subject, body or messages[message_index].text; that text's [start:end], whitespace folded, is the "
+    "sentence or fact quoted. With the redact step on the offsets are the same, while `text` is masked: a "
+    "result never quotes the original span. None when no span can be given (masking on and a field over "
+    "max_input_chars)."
+)
+
 
 class SummaryPoint(BaseModel):
     """A sentence picked for a summary, pointing back to the part of the ticket it came from.
 
-    ``start``/``end`` are character offsets in that part's normalised text (``TicketState.message_texts`` for
-    messages); ``message_index`` indexes ``Ticket.messages`` when ``source == "message"``.
+    ``start``/``end`` index the part's normalised text as given, before any masking: for ``normalized =
+    triage.normalize.normalize_text(ticket.body).text`` (or the subject, or ``ticket.messages[message_index]
+    .text``), ``" ".join(normalized[start:end].split())`` is the sentence; with masking on, ``text`` is the
+    masked sentence (the original is never quoted) and :func:`triage.pii.unmask` of it with the ticket's
+    mapping gives that span; the offsets tell how long a masked value was, never what it was.
+    ``message_index`` indexes ``Ticket.messages`` when ``source == "message"``.
     """
 
-    text: str
+    text: str = Field(description="The sentence, whitespace folded (masked when the redact step ran).")
     source: SummarySource = "body"
     message_index: int | None = None
     role: Role = "customer"
-    start: int | None = None
-    end: int | None = None
+    start: int | None = Field(None, description=OFFSETS_DESCRIPTION)
+    end: int | None = Field(None, description="End of the span (exclusive); see start.")
     score: float | None = None
 
 
 class SummaryFact(BaseModel):
-    """A fact found in the ticket (order/invoice number, date, amount, error code, version, product name)."""
+    """A fact found in the ticket (order/invoice number, date, amount, error code, version, product name).
+
+    ``start``/``end`` index the part's normalised text as given, before any masking (see
+    :class:`SummaryPoint`).
+    """
 
     kind: str
     text: str
     source: SummarySource = "body"
     message_index: int | None = None
-    start: int | None = None
-    end: int | None = None
+    start: int | None = Field(None, description=OFFSETS_DESCRIPTION)
+    end: int | None = Field(None, description="End of the span (exclusive); see start.")
 
 
 class Summary(BaseModel):
@@ -317,6 +335,10 @@ class Translation(BaseModel):
     pivot_language: str | None = None
 
 
+#: Where a placeholder sits in a masked text and what it replaced: (masked start, end, original start, end).
+MaskedSegment = tuple[int, int, int, int]
+
+
 class StepError(BaseModel):
     """A failure of one pipeline step on one ticket; the rest of the batch is unaffected."""
 
@@ -357,6 +379,16 @@ class TriageResult(BaseModel):
         description="Placeholder -> original (redact keep_mapping='memory'); in memory only, not serialised.",
     )
     schema_version: str = SCHEMA_VERSION
+    _masked_parts: dict[tuple[str, int | None], tuple[int, tuple[MaskedSegment, ...]]] = PrivateAttr(
+        default_factory=dict
+    )
+
+    @property
+    def masked_parts(self) -> dict[tuple[str, int | None], tuple[int, tuple[MaskedSegment, ...]]]:
+        """Set by the redact step: per part, ``(source, message_index)`` -> (length of its masked normalised
+        text, where each placeholder sits). Positions only, never a value; not serialised. Steps that report
+        offsets map them back to the unmasked text with :func:`triage.pii.step.original_span`."""
+        return self._masked_parts
 
     @property
     def ok(self) -> bool:

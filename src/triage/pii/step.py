@@ -7,21 +7,50 @@ Options (``TriageConfig.options["redact"]``):
   a Fernet token; needs a key).
 - ``key`` or ``key_env`` (default ``TRIAGE_PII_KEY``): the Fernet key or passphrase for ``"encrypted"``.
 - ``types``, ``regions``, ``phone_library``: passed to :class:`triage.pii.Redactor`.
+
+Steps that report character offsets (the summary's sentences and facts) map them back to the text before
+masking with :func:`original_span`: the step records, per part, where each placeholder sits in the masked
+normalised text and which span of the unmasked normalised text it replaced (positions only, never a value).
 """
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from triage.errors import TriageError
-from triage.pii.redactor import DEFAULT_REGIONS, PiiMapping, Redactor
-from triage.schema import StepError, Ticket
+from triage.pii.redactor import DEFAULT_REGIONS, PLACEHOLDER_RE, PiiMapping, Redactor
+from triage.schema import MaskedSegment, StepError, Ticket
 
 if TYPE_CHECKING:
     from triage.pipeline import TicketState, Triager
 
-__all__ = ["RedactStep"]
+__all__ = ["RedactStep", "original_offset", "original_span"]
+
+
+def original_offset(segments: Sequence[MaskedSegment], position: int, *, end: bool) -> int:
+    """``position`` in a masked text, as an offset in the text before masking.
+
+    ``segments``: ``(masked start, masked end, original start, original end)`` of each placeholder, in order.
+    A position strictly inside a placeholder maps to the start (``end=False``) or the end (``end=True``) of
+    the value it replaced, so a span never cuts a masked value in half.
+    """
+    before = bisect.bisect_left(segments, position, key=itemgetter(0)) - 1  # the last one starting earlier
+    if before < 0:
+        return position
+    _, masked_end, original_start, original_end = segments[before]
+    if position < masked_end:
+        return original_end if end else original_start
+    return position + original_end - masked_end
+
+
+def original_span(segments: Sequence[MaskedSegment], start: int, end: int) -> tuple[int, int]:
+    """The span of the text before masking that ``masked[start:end]`` came from."""
+    return original_offset(segments, start, end=False), original_offset(segments, end, end=True)
+
 
 _KEEP = ("none", "memory", "encrypted")
 _MAX_METADATA_ITEMS = 1000
@@ -96,26 +125,36 @@ class RedactStep:
         for text in (state.ticket.full_text, state.text, *state.message_texts):
             mapping.reserve(text)
         redact = self.redactor.redact
+        track = self._redact_tracked
         raw = state.ticket
         # The normalised texts first: what is found there (a name after a closing the raw HTML hides) is then
         # masked wherever it occurs in the raw fields too (the mapping's known values).
         state.text = redact(state.text, mapping).text
-        state.message_texts = [redact(t, mapping).text for t in state.message_texts]
+        messages = [track(t, mapping) for t in state.message_texts]
         parts = (raw.subject, raw.body)
-        cleaned = {k: redact(v, mapping).text for k, v in state.normalized.items() if k in parts}
+        cleaned = {k: track(v, mapping) for k, v in state.normalized.items() if k in parts}
         seen = len(mapping)
         state.ticket = self.mask_ticket(raw, mapping)
         if len(mapping) > seen:  # the raw fields held values the normalised texts did not show: mask those
             state.text = redact(state.text, mapping).text
-            state.message_texts = [redact(t, mapping).text for t in state.message_texts]
-            cleaned = {k: redact(v, mapping).text for k, v in cleaned.items()}
+            messages = [track(t, mapping, done) for t, done in messages]
+            cleaned = {k: track(t, mapping, done) for k, (t, done) in cleaned.items()}
+        state.message_texts = [t for t, _ in messages]
         # Later steps read normalised parts from this cache by the ticket's (now masked) raw text; the old
         # entries held unmasked text, reachable whenever masking left a raw field unchanged.
         state.normalized = {
-            masked: cleaned[original]
+            masked: cleaned[original][0]
             for original, masked in ((raw.subject, state.ticket.subject), (raw.body, state.ticket.body))
             if original is not None and masked is not None and original in cleaned
         }
+        # Where the placeholders sit, so offsets into the masked parts can be given in the unmasked ones.
+        spans = state.result.masked_parts
+        spans.clear()
+        for source, original in (("subject", raw.subject), ("body", raw.body)):
+            if original is not None and original in cleaned:
+                spans[(source, None)] = (len(cleaned[original][0]), cleaned[original][1])
+        for index, (text, done) in enumerate(messages):
+            spans[("message", index)] = (len(text), done)
         counts: dict[str, int] = {}
         for placeholder in mapping:
             kind = placeholder[1:].rsplit("_", 1)[0]
@@ -125,6 +164,39 @@ class RedactStep:
             state.result.redaction_mapping = mapping.to_dict()
         elif self.keep_mapping == "encrypted" and self._key:
             state.result.redaction_vault = mapping.encrypt(self._key)
+
+    def _redact_tracked(
+        self, text: str, mapping: PiiMapping, done: Sequence[MaskedSegment] = ()
+    ) -> tuple[str, tuple[MaskedSegment, ...]]:
+        """``text`` masked, and where each placeholder of the result sits (see :func:`original_offset`).
+
+        ``done``: the segments of an earlier pass that masked ``text`` already; the result's segments then
+        point into the text before that pass, the one the user gave.
+        """
+        redaction = self.redactor.redact(text, mapping)
+        masked = redaction.text
+        placed: list[MaskedSegment] = []
+        replaced: list[tuple[int, int, int]] = []  # this pass: start, end in ``text``; length change
+        shift = 0
+        for entity in redaction.entities:
+            at = entity.start + shift
+            found = PLACEHOLDER_RE.match(masked, at)
+            if found is None:  # the redactor puts one placeholder where each entity was
+                raise TriageError(f"no placeholder at offset {at} of the masked text: the redactor changed")
+            start, end = original_span(done, entity.start, entity.end)
+            placed.append((at, found.end(), start, end))
+            change = found.end() - at - (entity.end - entity.start)
+            replaced.append((entity.start, entity.end, change))
+            shift += change
+        moved = following = 0  # both lists are in order: one walk moves the earlier placeholders
+        for masked_start, masked_end, original_start, original_end in done:
+            while following < len(replaced) and replaced[following][1] <= masked_start:
+                moved += replaced[following][2]
+                following += 1
+            if following < len(replaced) and replaced[following][0] < masked_end:
+                continue  # masked again as part of a longer value: that placeholder covers it
+            placed.append((masked_start + moved, masked_end + moved, original_start, original_end))
+        return masked, tuple(sorted(placed))
 
     def mask_ticket(self, ticket: Ticket, mapping: PiiMapping) -> Ticket:
         """A copy of ``ticket`` with subject, body, messages, customer id and metadata strings masked."""

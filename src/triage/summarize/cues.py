@@ -132,9 +132,48 @@ _TRAILING_URLS = re.compile(r"(?:\s*(?:https?://|www\.)\S+)+\s*$", re.IGNORECASE
 _REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|fwd?|aw|wg|tr|sv|vs|antw|odp|vá|továbbítás|rv|enc)\s*:\s*)+", re.I)
 
 
+#: A character reference, with its semicolon (``&amp;``, ``&#39;``, ``&#x27;``).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+#: What a reference may turn into in a summary: quotes, apostrophes, angle brackets, the ampersand.
+_SHOWN_AS_IS = frozenset("\"'<>&‘’“”")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]{1,30}_\d{1,6}>")
+_TOKEN = re.compile(r"[^&\s]{0,40}")
+
+
+def decode_entities(text: str) -> str:
+    """Decode the HTML references to punctuation in ``text`` (``&amp;``, ``&quot;``, ``&#39;``), no others.
+
+    Summaries never un-mask anything: the redactor read the text with its references decoded once, so a
+    reference to a letter, a digit, ``@``, ``+`` or a space (``john&#64;example.com``), one without its
+    semicolon, or an ``&amp;`` that would start another reference (``john&amp;#64;example.com``) stays as
+    written, and angle brackets are not decoded where they would make a placeholder (``&lt;EMAIL_1&gt;``).
+    """
+    if "&" not in text:
+        return text
+
+    def decode(match: re.Match[str], brackets: bool) -> str:
+        char = html.unescape(match.group(0))
+        if char not in _SHOWN_AS_IS or (char in "<>" and not brackets):
+            return match.group(0)
+        if char == "&":
+            token = _TOKEN.match(text, match.end())
+            rest = "&" + (token.group(0) if token else "")
+            if html.unescape(rest) != rest:  # "&amp;#64;" must not become "&#64;", nor "&amp;nbsp" "&nbsp"
+                return match.group(0)
+        return char
+
+    shown = _ENTITY.sub(lambda m: decode(m, True), text)
+    if len(_PLACEHOLDER.findall(shown)) != len(_PLACEHOLDER.findall(text)):
+        shown = _ENTITY.sub(lambda m: decode(m, False), text)
+    return shown
+
+
 def display_text(text: str) -> str:
-    """A sentence as shown in a summary: no leading @handles or "Re:", no trailing links or ``^AB``."""
-    shown = _REPLY_PREFIX.sub("", html.unescape(text))
+    """A sentence as shown in a summary: no leading @handles or "Re:", no trailing links or ``^AB``.
+
+    Only references to punctuation are decoded (see :func:`decode_entities`), so nothing masked reappears.
+    """
+    shown = _REPLY_PREFIX.sub("", decode_entities(text))
     shown = _SIGNATURE.sub("", _LEADING_HANDLES.sub("", shown))
     shown = _SIGNATURE.sub("", _TRAILING_URLS.sub("", shown))
     shown = " ".join(shown.split())

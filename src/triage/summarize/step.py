@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from triage.normalize import normalize_text
-from triage.schema import Summary, Ticket
+from triage.schema import MaskedSegment, Summary, Ticket
 from triage.summarize.extractive import Part, Weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,16 +28,18 @@ def ticket_parts(
 
     ``message_texts`` (the pipeline's normalised message texts) are used when given; otherwise each text is
     normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``. Each part is
-    cut to its first ``MAX_PART_CHARS`` characters. ``normalized``: raw text -> its normalised text, for texts
-    normalised already (the pipeline's subject and body), used for raw texts within ``MAX_PART_CHARS``.
+    cut to its first ``MAX_PART_CHARS`` characters (a raw text normalised here is cut before normalising).
+    ``normalized``: raw text -> its normalised text, for texts normalised already (the pipeline's subject and
+    body); so in the pipeline every part is the head of the normalised field, and offsets into the part are
+    offsets into ``normalize_text(field).text``.
     """
     done = normalized or {}
 
     def clean(text: str | None) -> str:
         if not text:
             return ""
-        if normalize and len(text) <= MAX_PART_CHARS and text in done:
-            return done[text]
+        if normalize and text in done:
+            return done[text][:MAX_PART_CHARS]
         text = text[:MAX_PART_CHARS]
         return normalize_text(text).text if normalize else text
 
@@ -102,6 +104,10 @@ class SummarizeStep:
     ``weights`` (dict of :class:`~triage.summarize.extractive.Weights` fields), ``method``
     ("extractive" | "abstractive"), ``model`` (a local seq2seq model directory for the abstractive backend)
     and ``abstractive`` (dict of :class:`~triage.summarize.AbstractiveSummarizer` options).
+
+    Offsets (sentences, structured fields, facts) index each part's normalised text as the ticket gave it,
+    before any masking (see :class:`~triage.schema.SummaryPoint`); after the ``redact`` step the texts
+    quoted stay masked and the offsets are mapped back with the positions that step recorded.
     """
 
     name = "summarize"
@@ -117,7 +123,35 @@ class SummarizeStep:
         parts = [ticket_parts(s.ticket, s.message_texts, normalized=s.normalized) for s in states]
         with single_threaded_blas():  # per-ticket similarity matrices are tiny
             summaries, notes = self.summarizer.summarize_parts_with_notes(parts)
-        for state, summary, note in zip(states, summaries, notes, strict=True):
+        for state, summary, note, doc in zip(states, summaries, notes, parts, strict=True):
+            if state.result.redactions is not None:
+                unmask_offsets(summary, doc, state.result.masked_parts)
             state.result.summary = summary if summary.text else Summary(text="", method=summary.method)
             if note:
                 state.result.warnings.append(note)
+
+
+def unmask_offsets(
+    summary: Summary,
+    parts: Sequence[Part],
+    masked: Mapping[tuple[str, int | None], tuple[int, Sequence[MaskedSegment]]],
+) -> None:
+    """Give ``summary``'s offsets in the unmasked normalised parts (in place); its texts stay masked.
+
+    The summariser read masked parts, so its offsets index them; ``masked`` (``TriageResult.masked_parts``,
+    recorded by the redact step) says where each placeholder sits and what span it replaced. An offset into
+    a part the redact step did not record (a field over ``max_input_chars``) cannot be mapped: it is None.
+    """
+    from triage.pii.step import original_span
+
+    lengths = {(p.source, p.message_index): len(p.text) for p in parts}
+    points = [*summary.sentences, summary.problem, summary.request, *summary.tried, summary.status]
+    for item in [*points, *summary.facts]:
+        if item is None or item.start is None or item.end is None:
+            continue
+        key = (item.source, item.message_index if item.source == "message" else None)
+        entry = masked.get(key)
+        if entry is None or lengths.get(key, 0) > entry[0]:  # not the masked text that was recorded
+            item.start = item.end = None
+            continue
+        item.start, item.end = original_span(entry[1], item.start, item.end)
