@@ -30,7 +30,7 @@ def serve(
     ] = None,
     batch_window_ms: Annotated[
         float | None,
-        typer.Option(min=0, max=1000, help="Micro-batching window: a ticket waits this long for others (5)."),
+        typer.Option(min=0, max=1000, help="Batching wait, ms (0: batches form while the model is busy)"),
     ] = None,
     batch_max_tickets: Annotated[
         int | None, typer.Option(min=1, help="Most tickets in one model call (32; 1 with a 0 window: off).")

@@ -54,10 +54,13 @@ class ServiceSettings(BaseModel):
     max_batch: int = Field(64, ge=1, description="Most tickets in one /v1/triage request.")
     timeout_s: float = Field(30.0, gt=0, description="Per-request time limit (504 after it).")
     batch_window_ms: float = Field(
-        5.0,
+        0.0,
         ge=0,
         le=1000,
-        description="Micro-batching: how long the oldest queued ticket waits for others to join its batch.",
+        description="Micro-batching: how long the oldest queued ticket waits for others to join its batch. "
+        "With 0 (default) a batch starts as soon as the model thread is free, and the tickets that arrive "
+        "while it is busy form the next batch: no added latency for one client (measured: a 5 ms window "
+        "gave the same p95 for 8 clients and +6 ms p50 for one).",
     )
     batch_max_tickets: int = Field(
         32,
