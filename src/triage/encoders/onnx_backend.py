@@ -64,10 +64,10 @@ class OnnxE5Encoder(WindowedE5):
 
     backend = "onnx-int8"
     files_read = (*WindowedE5.files_read, ONNX_INT8)
-    #: Padded tokens per ONNX Runtime call. On CPU, int8 e5 runs fastest in small calls (the activations stay in
-    #: cache): 240 FLORES tickets of 60-100 words in the pipeline's chunks of 32, on 2 cores, gave 35 tickets/s
-    #: at 8,192 tokens, 74 at 2,048, 87 at 1,024, 92 at 768, 88 at 512, 71 at 256; 900-token texts 5.5 -> 11.9
-    #: texts/s at 768. A single text longer than this still runs (one window of up to 512 tokens per call).
+    #: Padded tokens per ONNX Runtime call. On CPU, int8 e5 runs fastest in small calls (activations stay in
+    #: cache): 240 FLORES tickets of 60-100 words in the pipeline's chunks of 32, on 2 cores, gave 35
+    #: tickets/s at 8,192 tokens, 74 at 2,048, 87 at 1,024, 92 at 768, 88 at 512, 71 at 256; 900-token texts
+    #: 5.5 -> 11.9 texts/s at 768. A single text longer than this still runs (one window of up to 512 tokens).
     max_tokens_per_batch = 768
 
     def __init__(
