@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -189,16 +190,33 @@ def alive(proc: Proc) -> bool:
 def wait_until_gone(procs: Iterable[Proc], *, deadline_s: float = 30.0) -> list[Proc]:
     """Wait until none of ``procs`` runs; returns those still running at the (generous) deadline.
 
-    Process death has no event a non-parent can block on, so this polls /proc; the deadline is a hang
-    guard, not a timing assertion: on a healthy system the processes are gone within milliseconds.
+    Each process is watched through a pidfd, which becomes readable when it exits: an event, not a poll.
+    The deadline is a hang guard, not a timing assertion.
     """
-    pending = set(procs)
-    give_up = time.monotonic() + deadline_s
-    while pending and time.monotonic() < give_up:
-        pending = {proc for proc in pending if alive(proc)}
-        if pending:
-            time.sleep(0.05)
-    return sorted(proc for proc in pending if alive(proc))
+    watched: dict[int, Proc] = {}
+    try:
+        for proc in procs:
+            try:
+                fd = os.pidfd_open(proc[0])
+            except ProcessLookupError:
+                continue
+            if alive(proc):  # checked with the fd held, so a reused pid cannot be mistaken for ours
+                watched[fd] = proc
+            else:
+                os.close(fd)
+        poller = select.poll()
+        for fd in watched:
+            poller.register(fd, select.POLLIN)
+        give_up = time.monotonic() + deadline_s
+        pending = dict(watched)
+        while pending and (left := give_up - time.monotonic()) > 0:
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                pending.pop(fd, None)
+        return sorted(proc for proc in pending.values() if alive(proc))
+    finally:
+        for fd in watched:
+            os.close(fd)
 
 
 def kill_leftovers(procs: Iterable[Proc]) -> None:
