@@ -83,6 +83,18 @@ def install_note(env: dict[str, Any]) -> str:
     return f"default engine {env['engine']}; {kind}; onnxruntime {env['onnxruntime'] or 'absent'}"
 
 
+def install_row(env: dict[str, Any]) -> Row:
+    """The ``core_install`` row: 1 where torch is not importable (issue 14's bars are for that install)."""
+    return Row(
+        "this install",
+        "core_install",
+        float(not env["torch_importable"]),
+        1.0,
+        "issue 14: the bars are for a core install (no torch); 1 = torch is not importable here",
+        notes=f"{install_note(env)}; {env['why']}",
+    )
+
+
 def transformer_params(layers: int, hidden: int, ffn: int) -> int:
     """Non-embedding parameters of a BERT encoder: attention (4 h x h + biases), FFN, 2 LayerNorms a layer."""
     per_layer = (
@@ -289,16 +301,7 @@ def run(ctx: Context) -> list[Row]:
     )
     env = environment()
     ctx.log(f"  {install_note(env)} ({env['why']})")
-    rows.append(
-        Row(
-            "this install",
-            "core_install",
-            float(not env["torch_importable"]),
-            1.0,
-            "issue 14: the bars are for a core install (no torch); 1 = torch is not importable here",
-            notes=f"{install_note(env)}; {env['why']}",
-        )
-    )
+    rows.append(install_row(env))
     speeds: dict[tuple[str, int], float] = {}
     vectors: dict[str, object] = {}
     for spec in ENCODERS:

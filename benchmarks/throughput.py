@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO_ROOT, Context, Row, SkipTask, busy_warning
-from benchmarks.encoders import environment, install_note
+from benchmarks.encoders import environment, install_note, install_row
 from triage.errors import TriageError
 
 FULL = {"batch": 240, "http": 100, "scale": 200_000, "scale_small": 20_000}
@@ -385,16 +385,7 @@ def run(ctx: Context) -> list[Row]:
     install = install_note(env)
     ctx.log(f"  {install} ({env['why']})")
     ctx.log(f"  pipeline: {pipeline}; {n} tickets for batch, {n_http} for HTTP; load {_load()}")
-    rows: list[Row] = [
-        Row(
-            "this install",
-            "core_install",
-            float(not env["torch_importable"]),
-            1.0,
-            "issue 14: the bars are for a core install (no torch); 1 = torch is not importable here",
-            notes=f"{install}; {env['why']}",
-        )
-    ]
+    rows: list[Row] = [install_row(env)]
     with tempfile.TemporaryDirectory(prefix="triage-throughput-") as tmp:
         work = Path(tmp)
         src = work / "tickets.jsonl"
