@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 import shutil
 import signal
@@ -57,32 +56,6 @@ def _batch_helpers() -> ModuleType:
     return module
 
 
-def _start_at_barrier(commands: list[list[str]]) -> list[subprocess.Popen]:
-    """Start the commands held in ``read`` on their stdin; release all once every one said "ready"."""
-    procs, gates = [], []
-    for cmd in commands:
-        read_end, write_end = os.pipe()
-        try:
-            procs.append(
-                subprocess.Popen(
-                    ["sh", "-c", 'echo ready; read go; exec "$@" </dev/null', "sh", *cmd],
-                    stdin=read_end,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        finally:
-            os.close(read_end)
-        gates.append(write_end)
-    for proc in procs:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    for gate in gates:
-        os.write(gate, b"go\n")
-        os.close(gate)
-    return procs
-
-
 def _kb_rounds(work: Path, rounds: int, log: Callable[[str], None]) -> list[Row]:
     base = [
         {"id": f"base-{i}", "title": f"Base article {i}", "body": f"How to fix problem {i}."}
@@ -107,7 +80,8 @@ def _kb_rounds(work: Path, rounds: int, log: Callable[[str], None]) -> list[Row]
             inputs.append(_jsonl(work / f"r{r}-w{n}.jsonl", rows))
             expected |= {row["id"] for row in rows}
         start = time.perf_counter()
-        procs = _start_at_barrier([_triage("kb", "add", str(kb), str(path)) for path in inputs])
+        commands = [_triage("kb", "add", str(kb), str(path)) for path in inputs]
+        procs = _batch_helpers().start_at_barrier(commands)
         for proc in procs:
             _, err = proc.communicate()
             if proc.returncode != 0:

@@ -227,3 +227,33 @@ def kill_leftovers(procs: Iterable[Proc]) -> None:
                 os.kill(proc[0], signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def start_at_barrier(commands: list[list[str]]) -> list[subprocess.Popen]:
+    """Start every command held at a barrier; release them all at once when each has said it is ready.
+
+    Each waits in ``read`` on its own pipe (its stdin); the test writes the release line to every pipe only
+    after reading every process's "ready", so no process can start its work before the last one is up.
+    """
+    procs, gates = [], []
+    for cmd in commands:
+        read_end, write_end = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                ["sh", "-c", 'echo ready; read go; exec "$@" </dev/null', "sh", *cmd],
+                stdin=read_end,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            os.close(read_end)
+        procs.append(proc)
+        gates.append(write_end)
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for gate in gates:
+        os.write(gate, b"go\n")
+    for gate in gates:
+        os.close(gate)
+    return procs

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _batch_helpers import start_at_barrier
 
 from triage.kb import KnowledgeBase
 from triage.kb.store import LOCK, POINTER
@@ -65,43 +66,13 @@ def built_kb(tmp_path_factory) -> Path:
     return folder / "kb"
 
 
-def _start_at_barrier(commands: list[list[str]]) -> list[subprocess.Popen]:
-    """Start every command held at a barrier; release them all at once when each has said it is ready.
-
-    Each waits in ``read`` on its own pipe (its stdin); the test writes the release line to every pipe only
-    after reading every process's "ready", so no process can start its work before the last one is up.
-    """
-    procs, gates = [], []
-    for cmd in commands:
-        read_end, write_end = os.pipe()
-        try:
-            proc = subprocess.Popen(
-                ["sh", "-c", 'echo ready; read go; exec "$@" </dev/null', "sh", *cmd],
-                stdin=read_end,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        finally:
-            os.close(read_end)
-        procs.append(proc)
-        gates.append(write_end)
-    for proc in procs:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    for gate in gates:
-        os.write(gate, b"go\n")
-    for gate in gates:
-        os.close(gate)
-    return procs
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_concurrent_kb_add_processes_lose_no_article(tmp_path, built_kb, round_):
     kb = tmp_path / "kb"
     shutil.copytree(built_kb, kb)
     inputs = [_writer_input(tmp_path, n) for n in range(WRITERS)]
-    procs = _start_at_barrier([_triage("kb", "add", str(kb), str(path)) for path, _ in inputs])
+    procs = start_at_barrier([_triage("kb", "add", str(kb), str(path)) for path, _ in inputs])
     reports = []
     for proc in procs:
         out, err = proc.communicate()
@@ -227,7 +198,7 @@ FEEDBACK_WRITER = textwrap.dedent("""
 def test_concurrent_feedback_writers_keep_every_line_whole(tmp_path):
     log = tmp_path / "kb.feedback.jsonl"
     events = 40
-    procs = _start_at_barrier(
+    procs = start_at_barrier(
         [[sys.executable, "-c", FEEDBACK_WRITER, str(log), name, str(events)] for name in "abc"]
     )
     for proc in procs:
