@@ -215,12 +215,24 @@ def test_redacted_ticket_parts_are_normalised_from_the_masked_text(encoder):
     assert any(c.kind == "urgency" for c in result.sentiment.cues)
 
 
+def _same(a, b, *, tol: float = 1e-4) -> bool:
+    """Equal structures, floats within ``tol`` (batch shapes change float rounding in the encoder)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= tol
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k], tol=tol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y, tol=tol) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
 def test_a_ticket_alone_gets_what_it_gets_in_a_batch(triager, sample_tickets):
     """Batch-wide work (n-gram counting, encoding) does not leak between tickets."""
     batch = triager(sample_tickets)
     for ticket, together in zip(sample_tickets[:8], batch, strict=False):
-        alone = triager(ticket)
-        assert alone.model_dump(exclude={"timings_ms"}) == together.model_dump(exclude={"timings_ms"})
+        alone = triager(ticket).model_dump(exclude={"timings_ms"})
+        assert _same(alone, together.model_dump(exclude={"timings_ms"})), ticket["id"]
+    assert not _same({"score": 0.5}, {"score": 0.6}) and not _same({"label": "A"}, {"label": "B"})
 
 
 def test_single_threaded_blas_is_scoped():

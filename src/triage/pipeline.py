@@ -11,6 +11,7 @@ import contextlib
 import copy
 import importlib
 import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -135,6 +136,7 @@ class EncodeStep:
 
 _BLAS_CONTROLLER: Any = None
 _BLAS_LOCK = threading.Lock()
+_BLAS_MODULES = 0  # len(sys.modules) when the controller was built
 
 
 @contextlib.contextmanager
@@ -144,22 +146,26 @@ def single_threaded_blas() -> Iterator[None]:
     For steps that multiply small matrices (a batch x 384 embeddings by a head's classes or ~1,000 evidence
     examples): there a second BLAS thread costs more in hand-offs than it brings, 9x on the 2-core machine
     when it is busy (measured on the classify heads), and it keeps spinning on the core the next batch's
-    encoder needs. The threadpoolctl controller is built once (~10 ms); entering the block costs ~15 us.
+    encoder needs. The threadpoolctl controller (~10 ms) is built again only after new imports; entering the
+    block costs ~15 us.
     Without threadpoolctl the block does nothing.
     """
-    global _BLAS_CONTROLLER
+    global _BLAS_CONTROLLER, _BLAS_MODULES
     with _BLAS_LOCK:
-        if _BLAS_CONTROLLER is None:
+        # rebuilt when modules were imported since: a library loaded later (torch's, scipy's) is limited too
+        if _BLAS_CONTROLLER is None or (_BLAS_CONTROLLER and len(sys.modules) != _BLAS_MODULES):
             try:
                 from threadpoolctl import ThreadpoolController
 
                 _BLAS_CONTROLLER = ThreadpoolController()
             except Exception:  # noqa: BLE001 - no threadpoolctl, or a library it cannot drive
                 _BLAS_CONTROLLER = False
-    if not _BLAS_CONTROLLER:
+            _BLAS_MODULES = len(sys.modules)
+        controller = _BLAS_CONTROLLER
+    if not controller:
         yield
         return
-    with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         yield
 
 
