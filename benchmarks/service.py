@@ -90,7 +90,9 @@ class _Server:
 
         self.up = threading.Event()
         self.app = app
-        self.sock = socket.socket()
+        # proto IPPROTO_TCP, like uvicorn's own host/port sockets (`triage serve`): asyncio sets TCP_NODELAY
+        # only on such sockets; without it every response waited ~40 ms on the client's delayed ACK
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(256)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
