@@ -47,9 +47,9 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def _batch_helpers() -> ModuleType:
-    """tests/reliability/_batch_helpers.py: the gated encoder and /proc process helpers the tests use."""
-    path = REPO_ROOT / "tests" / "reliability" / "_batch_helpers.py"
-    spec = importlib.util.spec_from_file_location("_batch_helpers", path)
+    """tests/batch_helpers.py: the gated encoder and /proc process helpers the tests use."""
+    path = REPO_ROOT / "tests" / "batch_helpers.py"
+    spec = importlib.util.spec_from_file_location("batch_helpers", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from batch_helpers import (
+    backlog,
+    committed,
+    env_with,
+    fast_config,
+    install_gated_encoder,
+    output_ids,
+    score_cmd,
+    start_gated,
+)
 from triage.batch import FLAT_COLUMNS, ScoreOptions, ScoringInterrupted, flatten_result, score_file
 from triage.batch.report import build_report, chunk_stats, label_drift, merge_stats, training_profiles
 from triage.cli import app
@@ -28,28 +36,6 @@ def _fast(**kwargs) -> ScoreOptions:
     return ScoreOptions(config=FAST, encoder="hashing", progress=False, **kwargs)
 
 
-def _backlog(path: Path, n: int, *, broken_every: int = 0) -> list[str]:
-    """JSONL with ``n`` rows; every ``broken_every``-th is broken JSON. Returns the ids of the good rows."""
-    ids = []
-    with open(path, "w", encoding="utf-8") as handle:
-        for i in range(1, n + 1):
-            if broken_every and i % broken_every == 0:
-                handle.write('{"id": "broken\n')
-                continue
-            ids.append(f"T{i}")
-            handle.write(
-                json.dumps({"id": f"T{i}", "subject": f"Order {i}", "body": f"My parcel {i} is late."})
-            )
-            handle.write("\n")
-    return ids
-
-
-def _ids(path: Path) -> list[str]:
-    return [json.loads(line)["ticket_id"] for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-# --------------------------------------------------------------------------- moved from test_io_cli.py
-@pytest.mark.slow
 def test_score_jsonl_with_a_broken_line(tmp_path):
     """The real encoder and language detector; every row lands in the output or the errors file."""
     src = tmp_path / "in.jsonl"
@@ -86,7 +72,7 @@ def test_score_missing_file_is_a_clear_error(tmp_path):
 
 def test_unknown_output_format_is_a_clear_error(tmp_path):
     src = tmp_path / "in.jsonl"
-    _backlog(src, 3)
+    backlog(src, 3)
     result = runner.invoke(app, ["score", str(src), "-o", str(tmp_path / "out.xlsx"), "--encoder", "hashing"])
     assert result.exit_code == 2 and "--output-format" in result.output
 
@@ -148,17 +134,12 @@ def test_stdin_input(tmp_path):
     out = tmp_path / "out.jsonl"
     result = runner.invoke(
         app,
-        ["score", "-", "-o", str(out), "--encoder", "hashing", "--no-progress", "--config", _cfg(tmp_path)],
+        ["score", "-", "-o", str(out), "--encoder", "hashing", "--no-progress", "--config",
+         fast_config(tmp_path)],  # fmt: skip
         input=lines,
     )
     assert result.exit_code == 0, result.output
-    assert _ids(out) == [f"S{i}" for i in range(5)]
-
-
-def _cfg(tmp_path: Path) -> str:
-    path = tmp_path / "fast.json"
-    path.write_text(json.dumps({"steps": ["normalize", "encode"]}))
-    return str(path)
+    assert output_ids(out) == [f"S{i}" for i in range(5)]
 
 
 def test_rows_without_an_id_get_their_row_number(tmp_path):
@@ -166,13 +147,13 @@ def test_rows_without_an_id_get_their_row_number(tmp_path):
     src.write_text('{"body": "first"}\n\n{"body": "third line"}\n')
     out = tmp_path / "out.jsonl"
     score_file(src, out, _fast())
-    assert _ids(out) == ["row-1", "row-3"]
+    assert output_ids(out) == ["row-1", "row-3"]
 
 
 # --------------------------------------------------------------------------- no data loss, resume
 def test_interrupted_run_resumes_without_duplicates(tmp_path):
     src = tmp_path / "in.jsonl"
-    good = _backlog(src, 95, broken_every=10)
+    good = backlog(src, 95, broken_every=10)
     out = tmp_path / "out.jsonl"
     with pytest.raises(ScoringInterrupted) as info:
         score_file(src, out, _fast(chunk_size=20, max_chunks=2))
@@ -183,7 +164,7 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path):
         score_file(src, out, _fast(chunk_size=20, resume=True, id_col="other"))
     summary = score_file(src, out, _fast(chunk_size=7, resume=True))  # a new chunk size is fine
     assert summary["resumed_after_rows"] == 40
-    assert _ids(out) == good
+    assert output_ids(out) == good
     errors = [
         json.loads(line)["row"] for line in (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines()
     ]
@@ -193,7 +174,7 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path):
 
 def test_uncommitted_part_is_discarded_on_resume(tmp_path):
     src = tmp_path / "in.jsonl"
-    good = _backlog(src, 30)
+    good = backlog(src, 30)
     out = tmp_path / "out.jsonl"
     with pytest.raises(ScoringInterrupted):
         score_file(src, out, _fast(chunk_size=10, max_chunks=1))
@@ -203,110 +184,48 @@ def test_uncommitted_part_is_discarded_on_resume(tmp_path):
     with open(parts / "commits.jsonl", "a") as handle:
         handle.write('{"chunk": 1, "rec')
     score_file(src, out, _fast(chunk_size=10, resume=True))
-    assert _ids(out) == good
-
-
-GATED_ENCODER = """
-import os
-import signal
-
-from triage.batch.hashing import HashingEncoder
-
-
-class GatedHashing(HashingEncoder):
-    '''The hashing encoder, except that it stops for good at the chunk holding row GATE_ROW.
-
-    It writes one line on the pipe GATE_FD, then waits for a signal: the test knows exactly where the run
-    stands (the chunks before are committed, this one is being scored) and the run cannot finish first.
-    '''
-
-    name = "gated-hashing"
-
-    def encode(self, texts, *, kind="query", batch_size=32):
-        gate = os.environ.get("GATE_ROW")
-        if gate and any(f"parcel {gate} is late" in text for text in texts):
-            os.write(int(os.environ["GATE_FD"]), b"gated\\n")
-            while True:
-                signal.pause()  # SIGINT raises KeyboardInterrupt here; SIGKILL ends the process
-        return super().encode(texts, kind=kind, batch_size=batch_size)
-
-
-def make():
-    return GatedHashing()
-"""
-
-
-def _committed(commits: Path) -> int:
-    """Complete (newline-terminated) commit lines on disk."""
-    return commits.read_text(encoding="utf-8").count("\n") if commits.exists() else 0
-
-
-def _start_gated(cmd: list[str], env: dict[str, str], gate_row: int, log: Path) -> subprocess.Popen:
-    """Start ``triage score`` and return once its encoder has reached row ``gate_row`` and stopped there.
-
-    The wait is on a pipe: a line arrives when the child reaches the gate, EOF when it exits first. The
-    child's output goes to ``log`` (a file cannot fill up and stall it the way an unread pipe can).
-    """
-    read_fd, write_fd = os.pipe()
-    try:
-        with open(log, "wb") as sink:
-            proc = subprocess.Popen(
-                cmd,
-                env={**env, "GATE_ROW": str(gate_row), "GATE_FD": str(write_fd)},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,),
-            )
-    finally:
-        os.close(write_fd)  # the child holds the only write end: its exit means EOF here
-    with os.fdopen(read_fd, "rb") as gate:
-        line = gate.readline()
-    if line != b"gated\n":
-        proc.wait()
-        raise AssertionError(f"the run ended (rc {proc.returncode}) before row {gate_row}: {log.read_text()}")
-    return proc
+    assert output_ids(out) == good
 
 
 @pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
     """Real `triage score` processes: Ctrl-C (exit 130), resume, SIGKILL, resume: no row lost or doubled.
 
-    Each signal reaches a child held mid-chunk by a gated encoder (see GATED_ENCODER), never one that
-    could have finished: the chunks committed before each signal are known exactly.
+    Each signal reaches a child held mid-chunk by a gated encoder (batch_helpers.GATED_ENCODER), never one
+    that could have finished: the chunks committed before each signal are known exactly.
     """
-    (tmp_path / "gatedenc.py").write_text(GATED_ENCODER)
     src = tmp_path / "in.jsonl"
-    good = _backlog(src, 300, broken_every=37)
+    good = backlog(src, 300, broken_every=37)
     out = tmp_path / "out.jsonl"
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [
-        sys.executable, "-m", "triage.cli", "score", str(src), "-o", str(out), "--no-progress",
-        "--encoder", "gatedenc:make", "--config", _cfg(tmp_path), "--chunk-size", "20",
-    ]  # fmt: skip
+    env = env_with(tmp_path)
+    cmd = score_cmd(
+        src, out, "--encoder", install_gated_encoder(tmp_path), "--config", fast_config(tmp_path),
+        "--chunk-size", "20",
+    )  # fmt: skip
     commits = tmp_path / "out.jsonl.parts" / "commits.jsonl"
 
     log = tmp_path / "child.log"
-    proc = _start_gated(cmd, env, 65, log)  # chunks 0-2 (rows 1-60) committed, chunk 3 held
-    assert _committed(commits) == 3
+    proc, _ = start_gated(cmd, env, 65, log)  # chunks 0-2 (rows 1-60) committed, chunk 3 held
+    assert committed(commits) == 3
     proc.send_signal(signal.SIGINT)
     proc.wait()
     stderr = log.read_text()
     assert proc.returncode == 130 and "--resume" in stderr
-    assert "60 rows are committed" in stderr and _committed(commits) == 3
+    assert "60 rows are committed" in stderr and committed(commits) == 3
 
-    proc = _start_gated([*cmd, "--resume"], env, 125, log)  # chunks 3-5 (rows 61-120) added
-    assert _committed(commits) == 6
+    proc, _ = start_gated([*cmd, "--resume"], env, 125, log)  # chunks 3-5 (rows 61-120) added
+    assert committed(commits) == 6
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL and not out.exists()
-    assert _committed(commits) == 6
+    assert committed(commits) == 6
 
     resumed = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True)  # no gate
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["resumed_after_rows"] == 120
     assert summary["rows"] == 300 and summary["scored"] == len(good)  # the report covers all three runs
-    ids = _ids(out)
+    ids = output_ids(out)
     assert ids == good and len(set(ids)) == len(ids)
     errors = [
         json.loads(line)["row"] for line in (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines()
@@ -319,7 +238,7 @@ def test_ctrl_c_then_kill_then_resume_gives_every_row_exactly_once(tmp_path):
 @pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_two_worker_processes_match_in_process(tmp_path):
     src = tmp_path / "in.jsonl"
-    _backlog(src, 60, broken_every=13)
+    backlog(src, 60, broken_every=13)
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     score_file(src, one, _fast(chunk_size=8))
     summary = score_file(src, two, _fast(chunk_size=8, workers=2))
@@ -355,7 +274,7 @@ def dask_cluster():
 @pytest.mark.slow  # a subprocess pipeline: left out by `make test-fast`
 def test_dask_engine_on_a_local_cluster(tmp_path, dask_cluster):
     src = tmp_path / "in.jsonl"
-    good = _backlog(src, 50, broken_every=9)
+    good = backlog(src, 50, broken_every=9)
     out = tmp_path / "out.jsonl"
     result = runner.invoke(
         app,
@@ -371,14 +290,14 @@ def test_dask_engine_on_a_local_cluster(tmp_path, dask_cluster):
             "--encoder",
             "hashing",
             "--config",
-            _cfg(tmp_path),
+            fast_config(tmp_path),
             "--chunk-size",
             "6",
             "--no-progress",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert _ids(out) == good
+    assert output_ids(out) == good
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["row_errors"] == 5 and summary["scored"] == 45
 

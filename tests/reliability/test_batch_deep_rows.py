@@ -11,8 +11,8 @@ import json
 
 import numpy as np
 import pytest
-from _batch_helpers import backlog, env_with, error_rows, fast_config, output_ids, run, score_cmd
 
+from batch_helpers import backlog, env_with, error_rows, fast_config, output_ids, run, score_cmd
 from triage.batch.hashing import HashingEncoder
 from triage.batch.workers import score_records
 from triage.config import TriageConfig

@@ -12,8 +12,8 @@ import codecs
 import json
 
 import pytest
-from _batch_helpers import env_with, error_rows, fast_config, run, score_cmd
 
+from batch_helpers import env_with, error_rows, fast_config, run, score_cmd
 from triage.errors import InputError
 from triage.io import read_records, sniff_encoding
 

@@ -15,8 +15,8 @@ import shutil
 import subprocess
 
 import pytest
-from _batch_helpers import backlog, env_with, fast_config, output_ids, run, score_cmd
 
+from batch_helpers import backlog, env_with, fast_config, output_ids, run, score_cmd
 from triage.batch.writers import FREE_BYTES_ENV
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from _batch_helpers import env_with, error_rows, run, score_cmd
+
+from batch_helpers import env_with, error_rows, run, score_cmd
 
 EMAIL = "anna.schmidt@example.de"
 PHONE = "+49 30 901820"

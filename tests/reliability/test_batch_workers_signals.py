@@ -1,7 +1,7 @@
 """Issue 20 item 3: `--workers N` leaves no orphan after the parent dies, and SIGTERM stops a run as
 cleanly as Ctrl-C (same message, exit 128 + 15, resumable, every row exactly once).
 
-Real `triage score` processes held mid-chunk by a gated encoder in a worker process (see _batch_helpers).
+Real `triage score` processes held mid-chunk by a gated encoder in a worker process (see batch_helpers).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import signal
 import sys
 
 import pytest
-from _batch_helpers import (
+
+from batch_helpers import (
     backlog,
     children,
     cmdline,

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _batch_helpers import start_at_barrier
 
+from batch_helpers import start_at_barrier
 from triage.kb import KnowledgeBase
 from triage.kb.store import LOCK, POINTER
 from triage.locking import LockTimeoutError, exclusive_lock

@@ -1,4 +1,4 @@
-"""Shared pieces of the batch reliability tests: real `triage score` subprocesses held at a known point.
+"""Shared by the batch tests (test_batch.py, reliability/): real `triage score` runs held at a known point.
 
 A gated encoder stops for good at the chunk holding a chosen row and says so on a pipe, in the main process
 (``--workers 1``) or in a worker process (``--workers N``), so a test acts on a run whose state is known
