@@ -37,7 +37,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from triage.encoders.convert import MODEL_NAME, default_model_dir, is_converted, pad_batch
+from triage.encoders.convert import (
+    MODEL_NAME,
+    default_model_dir,
+    is_converted,
+    pad_batch,
+    verify_converted,
+)
 from triage.encoders.torch_backend import TorchE5Encoder
 from triage.errors import InputError, ModelNotAvailableError
 
@@ -284,11 +290,15 @@ class FineTunedE5Encoder(TorchE5Encoder):
         self.family = f"{MODEL_NAME}+ft-{digest}"
         self.backend = "torch-fine-tuned"
 
+    def _base_sha256(self) -> str:
+        """sha256 of the base weights, from the converted folder's verified manifest (not hashed again)."""
+        return verify_converted(self.model_dir, self.files_read)["files"]["model.safetensors"]
+
     def save(self, directory: str | Path) -> Path:
         """Write the fine-tuned layers (safetensors) and their settings to ``directory``."""
         from safetensors.torch import save_file
 
-        from triage.models import ordinary_mode, sha256_file
+        from triage.models import ordinary_mode
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -297,7 +307,7 @@ class FineTunedE5Encoder(TorchE5Encoder):
         ordinary_mode(directory / WEIGHTS)  # safetensors writes 0600
         meta = {
             "base": MODEL_NAME,
-            "base_sha256": sha256_file(self.model_dir / "model.safetensors"),
+            "base_sha256": self._base_sha256(),
             "family": self.family,
             **self.info,
         }
@@ -311,12 +321,10 @@ class FineTunedE5Encoder(TorchE5Encoder):
         """Rebuild a saved fine-tuned encoder on the converted base model (converted on first use)."""
         from safetensors.torch import load_file
 
-        from triage.models import sha256_file
-
         directory = Path(directory)
         meta = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
         encoder = cls(model_dir, device=device)
-        base_sha = sha256_file(encoder.model_dir / "model.safetensors")
+        base_sha = encoder._base_sha256()
         if meta.get("base_sha256") != base_sha:
             raise ModelNotAvailableError(
                 f"{directory} was fine-tuned from a different multilingual-e5-small conversion "

@@ -815,11 +815,12 @@ def is_converted(model_dir: str | Path | None = None) -> bool:
 
 
 #: Folders whose manifest this process has verified, with the (name, size, mtime, ctime, inode) of every file
-#: then: a later open re-hashes only when a file changed (any write changes its ctime).
-_VERIFIED: dict[tuple[Path, tuple[str, ...]], tuple[tuple[str, int, int, int, int], ...]] = {}
+#: then, and the manifest: a later open re-hashes only when a file changed (any write changes its ctime).
+_Signature = tuple[tuple[str, int, int, int, int], ...]
+_VERIFIED: dict[tuple[Path, tuple[str, ...]], tuple[_Signature, dict[str, Any]]] = {}
 
 
-def _signature(model_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
+def _signature(model_dir: Path) -> _Signature:
     out = []
     for path in sorted(model_dir.rglob("*")):
         if path.is_file():
@@ -829,8 +830,10 @@ def _signature(model_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
     return tuple(out)
 
 
-def verify_converted(model_dir: str | Path | None = None, required: Sequence[str] = ENGINE_FILES) -> None:
-    """Check every file of a converted folder against the sha256 in its ``manifest.json``.
+def verify_converted(
+    model_dir: str | Path | None = None, required: Sequence[str] = ENGINE_FILES
+) -> dict[str, Any]:
+    """Check every file of a converted folder against its ``manifest.json``; return the manifest.
 
     ``required`` (the files the engine reads) must be listed, and no unlisted file may sit in the folder.
     Raises :class:`~triage.models.ModelIntegrityError` naming the file and the fix. Hashing the ~510 MB
@@ -842,17 +845,19 @@ def verify_converted(model_dir: str | Path | None = None, required: Sequence[str
     model_dir = (Path(model_dir) if model_dir is not None else default_model_dir()).resolve()
     key = (model_dir, tuple(sorted(required)))
     signature = _signature(model_dir)  # taken before hashing: a change while hashing forces a new check
-    if _VERIFIED.get(key) == signature:
-        return
+    cached = _VERIFIED.get(key)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
     try:
-        verify_manifest(model_dir, required=required)
+        manifest = verify_manifest(model_dir, required=required)
     except (ModelIntegrityError, OSError, ValueError) as exc:
         _VERIFIED.pop(key, None)
         raise ModelIntegrityError(
             f"the converted multilingual-e5-small at {model_dir} is refused: {exc}. "
             "Rebuild it with `triage models convert-e5 --force` (offline, about a minute)"
         ) from exc
-    _VERIFIED[key] = signature
+    _VERIFIED[key] = (signature, manifest)
+    return manifest
 
 
 def _pid_alive(pid: int) -> bool:
