@@ -93,11 +93,8 @@ class _Signals:
     @contextmanager
     def deferred_here(self) -> Iterator[None]:
         """A signal that arrives inside this block takes effect when it ends."""
-        self.deferred = True
-        try:
+        with self.held():
             yield
-        finally:
-            self.deferred = False
         if self.received is not None:
             raise _Stop(self.received)
 
