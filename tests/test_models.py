@@ -72,11 +72,11 @@ def bundled_copy(tmp_path, monkeypatch):
     files are never touched)."""
     import shutil
 
-    import triage.models as models
+    import triage.bundled as bundled
 
     copy = tmp_path / "bundled-models"
-    shutil.copytree(models.BUNDLED_MODELS_DIR, copy)
-    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", copy)
+    shutil.copytree(bundled.MODELS_DIR, copy)
+    monkeypatch.setattr(bundled, "MODELS_DIR", copy)
     return copy
 
 

@@ -19,16 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from triage.errors import TriageError
+from triage.errors import LockTimeoutError, TriageError
 
 __all__ = ["LockTimeoutError", "exclusive_lock"]
 
 #: Seconds a writer waits on a held lock before it says so (``notify``).
 NOTICE_AFTER_S = 2.0
-
-
-class LockTimeoutError(TriageError):
-    """Another process held the lock for longer than the caller was willing to wait."""
 
 
 @dataclass

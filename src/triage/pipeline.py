@@ -28,6 +28,7 @@ from triage.errors import TriageError
 from triage.language import LanguageDetector
 from triage.normalize import normalize_text
 from triage.schema import StepError, Ticket, TriageResult
+from triage.tickets import join_model_text
 
 TicketLike = Ticket | dict[str, Any] | str
 
@@ -90,10 +91,8 @@ class NormalizeStep:
             parts += [
                 t for t, m in zip(state.message_texts, ticket.messages, strict=True) if m.role == "customer"
             ]
-            text = "\n".join(dict.fromkeys(p for p in parts if p))  # a thread often repeats the body
-            if len(text) > self.max_chars:
-                cut = text.rfind(" ", 0, self.max_chars)
-                text = text[: cut if cut > self.max_chars // 2 else self.max_chars]
+            text, cut = join_model_text(parts, self.max_chars)  # a thread often repeats the body
+            if cut:
                 state.result.warnings.append(
                     f"model text cut to its first {len(text)} characters (max_chars={self.max_chars})"
                 )

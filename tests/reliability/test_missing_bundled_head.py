@@ -22,11 +22,11 @@ STEPS = ["normalize", "encode", "classify"]
 
 @pytest.fixture
 def bundled_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import triage.models as models
+    import triage.bundled as bundled
 
     copy = tmp_path / "bundled-models"
-    shutil.copytree(models.BUNDLED_MODELS_DIR, copy)
-    monkeypatch.setattr(models, "BUNDLED_MODELS_DIR", copy)
+    shutil.copytree(bundled.MODELS_DIR, copy)
+    monkeypatch.setattr(bundled, "MODELS_DIR", copy)
     return copy
 
 

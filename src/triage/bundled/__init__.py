@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from triage.errors import TriageError
+from triage.errors import BundledDataError
 
 #: The distribution to reinstall when a bundled file is missing or damaged.
 DISTRIBUTION = "helpdesk-triage"
@@ -30,10 +30,6 @@ __all__ = [
     "sample_kb_path",
     "sample_tickets_path",
 ]
-
-
-class BundledDataError(TriageError):
-    """A file that ships with the package is missing or damaged (the installation is incomplete)."""
 
 
 def _package_dir() -> Path:

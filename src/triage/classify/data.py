@@ -10,6 +10,7 @@ import numpy as np
 
 from triage.errors import InputError
 from triage.schema import Ticket
+from triage.tickets import model_text
 
 
 def _rows(rows: Sequence[Any], limit: int = 10) -> str:
@@ -80,22 +81,8 @@ def check_training_data(
 
 
 def ticket_text(ticket: Ticket, *, max_chars: int = 4000) -> str:
-    """The text a classifier reads: the pipeline's normalised customer text (subject, body, messages).
-
-    Mirrors ``NormalizeStep`` (each part normalised, repeated parts dropped, cut at a word boundary), so a
-    head trained on tickets sees the text the pipeline later gives it.
-    """
-    from triage.normalize import normalize_text
-
-    parts = [ticket.subject or "", ticket.body or ""] + [
-        m.text for m in ticket.messages if m.role == "customer"
-    ]
-    cleaned = [normalize_text(p).text for p in parts if p]
-    text = "\n".join(dict.fromkeys(p for p in cleaned if p))
-    if len(text) > max_chars:
-        cut = text.rfind(" ", 0, max_chars)
-        text = text[: cut if cut > max_chars // 2 else max_chars]
-    return text or ticket.customer_text[:max_chars]
+    """The text a classifier reads: :func:`triage.tickets.model_text`, the pipeline's own rule."""
+    return model_text(ticket, max_chars=max_chars)
 
 
 def as_texts(X: Any) -> list[str] | None:

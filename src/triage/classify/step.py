@@ -38,12 +38,12 @@ def default_heads() -> dict[str, str]:
     missing = [
         model
         for model in DEFAULT_HEADS.values()
-        if not (models.BUNDLED_MODELS_DIR / model / models.MANIFEST).is_file()
+        if not (bundled.MODELS_DIR / model / models.MANIFEST).is_file()
     ]
     if missing:
         raise ModelNotAvailableError(
             f"the bundled classifier head(s) {missing} are missing from the installed package "
-            f"({models.BUNDLED_MODELS_DIR}): the installation is incomplete; reinstall it with "
+            f"({bundled.MODELS_DIR}): the installation is incomplete; reinstall it with "
             f"`{bundled.REINSTALL}`, or name the heads to run in options.classify.heads"
         )
     return dict(DEFAULT_HEADS)

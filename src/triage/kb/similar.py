@@ -62,14 +62,10 @@ FILES = ("config.json", "tickets.sqlite", "dense.faiss", "dense.json")
 
 def ticket_text(ticket: Ticket | dict[str, Any] | str, max_chars: int = 4000) -> tuple[Ticket, str]:
     """The ticket and the normalised customer text the pipeline embeds for it (as its normalize step does)."""
-    from triage.config import TriageConfig
-    from triage.pipeline import NormalizeStep, TicketState
-    from triage.schema import TriageResult
+    from triage.tickets import as_ticket, model_text
 
-    parsed = ticket if isinstance(ticket, Ticket) else Ticket.model_validate(ticket)
-    state = TicketState(ticket=parsed, result=TriageResult(ticket_id=parsed.id or ""))
-    NormalizeStep(TriageConfig(steps=["normalize"], max_chars=max_chars)).run([state])
-    return parsed, state.text
+    parsed = as_ticket(ticket)
+    return parsed, model_text(parsed, max_chars=max_chars)
 
 
 # ------------------------------------------------------------------------------------------- clustering

@@ -20,9 +20,10 @@ from triage.errors import InputError, TriageError
 from triage.schema import Summary, Ticket
 from triage.summarize.abstractive import AbstractiveSummarizer, GeneratedSummary, thread_text
 from triage.summarize.cues import find_facts
-from triage.summarize.extractive import Centrality, ExtractiveSummarizer, Part, Weights
+from triage.summarize.extractive import Centrality, ExtractiveSummarizer, Weights
 from triage.summarize.sentences import Sentence, split_sentences, word_count
-from triage.summarize.step import SummarizeStep, ticket_parts
+from triage.summarize.step import SummarizeStep
+from triage.tickets import Part, ticket_parts
 
 __all__ = [
     "AbstractiveSummarizer",

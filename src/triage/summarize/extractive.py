@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from triage.encoders import Encoder, Kind
-from triage.schema import Role, Summary, SummaryFact, SummaryPoint, SummarySource
+from triage.schema import Summary, SummaryFact, SummaryPoint
 from triage.summarize.cues import (
     PLEASANTRY,
     PROBLEM,
@@ -47,18 +47,9 @@ from triage.summarize.cues import (
     is_boilerplate,
 )
 from triage.summarize.sentences import Sentence, split_sentences, word_count
+from triage.tickets import Part
 
 Centrality = Literal["embedding", "lexical", "none"]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One piece of a ticket to summarise: its (normalised) text, where it came from and who wrote it."""
-
-    text: str
-    source: SummarySource = "body"
-    role: Role = "customer"
-    message_index: int | None = None
 
 
 @dataclass

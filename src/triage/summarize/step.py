@@ -5,54 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from triage.normalize import normalize_text
-from triage.schema import MaskedSegment, Summary, Ticket
-from triage.summarize.extractive import Part, Weights
+from triage.schema import MaskedSegment, Summary
+from triage.summarize.extractive import Weights
+from triage.tickets import Part, ticket_parts
 
 if TYPE_CHECKING:  # pragma: no cover
     from triage.pipeline import TicketState, Triager
-
-
-#: Raw text kept per part before normalising: a summary reads the head of a huge body, not all of it.
-MAX_PART_CHARS = 50_000
-
-
-def ticket_parts(
-    ticket: Ticket,
-    message_texts: Sequence[str] | None = None,
-    *,
-    normalize: bool = True,
-    normalized: Mapping[str, str] | None = None,
-) -> list[Part]:
-    """The parts of a ticket in reading order: subject, body, then each message with its role.
-
-    ``message_texts`` (the pipeline's normalised message texts) are used when given; otherwise each text is
-    normalised here (HTML, quoted replies and signatures stripped) unless ``normalize=False``. Each part is
-    cut to its first ``MAX_PART_CHARS`` characters (a raw text normalised here is cut before normalising).
-    ``normalized``: raw text -> its normalised text, for texts normalised already (the pipeline's subject and
-    body); so in the pipeline every part is the head of the normalised field, and offsets into the part are
-    offsets into ``normalize_text(field).text``.
-    """
-    done = normalized or {}
-
-    def clean(text: str | None) -> str:
-        if not text:
-            return ""
-        if normalize and text in done:
-            return done[text][:MAX_PART_CHARS]
-        text = text[:MAX_PART_CHARS]
-        return normalize_text(text).text if normalize else text
-
-    parts = []
-    if ticket.subject and ticket.subject.strip():
-        parts.append(Part(clean(ticket.subject), "subject", "customer"))
-    if ticket.body and ticket.body.strip():
-        parts.append(Part(clean(ticket.body), "body", "customer"))
-    texts = list(message_texts) if message_texts is not None else [clean(m.text) for m in ticket.messages]
-    for index, (message, text) in enumerate(zip(ticket.messages, texts, strict=True)):
-        if text.strip():
-            parts.append(Part(text[:MAX_PART_CHARS], "message", message.role, index))
-    return parts
 
 
 _EXTRACTIVE_OPTIONS = {
