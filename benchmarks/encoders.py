@@ -65,7 +65,7 @@ def environment() -> dict[str, Any]:
     except (ImportError, ValueError):  # a half-installed or blocked torch
         torch = False
     try:
-        from triage.encoders.convert import select_backend
+        from triage.encoders.selection import select_backend
 
         engine, why = select_backend()
     except Exception as exc:  # noqa: BLE001 - an engine that cannot even be chosen is reported
@@ -177,7 +177,8 @@ FAST = ("e5-torch-fp32", "e5-onnx-int8")
 
 
 def _load_converted(backend: str):
-    from triage.encoders.convert import default_model_dir, is_converted, load_backend
+    from triage.encoders.converted import default_model_dir, is_converted
+    from triage.encoders.engines import load_backend
 
     if not is_converted():
         raise SkipTask(f"no converted model at {default_model_dir()}: run `triage models convert-e5` first")
@@ -661,7 +662,8 @@ def device_pack(out_dir: str, ctx: Context | None = None) -> None:
     from safetensors.numpy import load_file, save_file
 
     from benchmarks.common import cached_encoder
-    from triage.encoders.convert import E5Tokenizer, default_model_dir
+    from triage.encoders.converted import default_model_dir
+    from triage.encoders.windowed import E5Tokenizer
 
     ctx = ctx or Context()
     out = Path(out_dir)
@@ -699,8 +701,8 @@ def device_run(pack_dir: str, out_json: str) -> None:
     import numpy as np
     import torch
 
-    from triage.encoders.convert import combine_windows, length_batches, pad_batch
     from triage.encoders.torch_backend import PooledBert, load_bert
+    from triage.encoders.windowed import combine_windows, length_batches, pad_batch
 
     pack = Path(pack_dir)
     data = json.loads((pack / "inputs.json").read_text(encoding="utf-8"))

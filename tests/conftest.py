@@ -24,7 +24,8 @@ def converted_e5() -> Path:
 
     Needs only the core dependencies (no torch): the ONNX int8 engine is built from the weights with numpy.
     """
-    from triage.encoders.convert import CONVERSION_MODULES, convert_e5
+    from triage.encoders.convert import convert_e5
+    from triage.encoders.selection import CONVERSION_MODULES
 
     for module in CONVERSION_MODULES:
         pytest.importorskip(module)

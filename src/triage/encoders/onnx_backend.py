@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.encoders.convert import ONNX_INT8, WindowedE5
+from triage.encoders.converted import ONNX_INT8
+from triage.encoders.windowed import WindowedE5
 from triage.errors import ModelNotAvailableError
 
 
@@ -59,7 +60,7 @@ class OnnxE5Encoder(WindowedE5):
     Args:
         model_dir: converted directory (default: ``triage models convert-e5``'s cache).
         num_threads: intra-op threads (default: every core this process may use).
-        verify: check the folder's files against its manifest (sha256) first (``convert.verify_converted``).
+        verify: check the folder's files against its manifest (sha256) first (``converted.verify_converted``).
     """
 
     backend = "onnx-int8"

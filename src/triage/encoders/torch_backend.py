@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.encoders.convert import WindowedE5
+from triage.encoders.windowed import WindowedE5
 from triage.errors import ModelNotAvailableError
 
 try:
@@ -153,7 +153,7 @@ class TorchE5Encoder(WindowedE5):
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA when available.
         dtype: ``"float32"`` or ``"float16"``; default float16 on CUDA, float32 on CPU.
         num_threads: CPU threads for torch (default: torch's own, one per core).
-        verify: check the folder's files against its manifest (sha256) first (``convert.verify_converted``).
+        verify: check the folder's files against its manifest (sha256) first (``converted.verify_converted``).
     """
 
     def __init__(
