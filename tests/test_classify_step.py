@@ -116,10 +116,10 @@ def test_default_heads_classify_sample_tickets_across_languages(encoder, sample_
 def test_ticket_text_matches_the_pipeline_text(sample_tickets):
     """Training reads tickets as the pipeline does, so a trained head sees the same text at run time."""
     from triage.classify.data import ticket_text
-    from triage.pipeline import NormalizeStep, TicketState
+    from triage.pipeline import NormalizeStep, TicketState, Triager
     from triage.schema import Ticket, TriageResult
 
-    step = NormalizeStep(TriageConfig(steps=["normalize"]))
+    step = NormalizeStep(Triager(TriageConfig(steps=["normalize"])))
     for record in sample_tickets:
         ticket = Ticket.model_validate(record)
         state = TicketState(ticket=ticket, result=TriageResult(ticket_id="x"))

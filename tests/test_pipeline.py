@@ -4,7 +4,8 @@ import pytest
 
 from triage.config import TriageConfig
 from triage.errors import TriageError
-from triage.pipeline import STEP_FACTORIES, Triager, register_step
+from triage.pipeline import Triager, register_step
+from triage.steps import unregister_step
 
 
 def test_single_and_batch(triager):
@@ -89,8 +90,8 @@ def test_one_ticket_failing_a_step_is_isolated(encoder):
         assert bad.errors[1].type == "Skipped"
         assert bad.language == "en"  # earlier steps' output is kept
     finally:
-        STEP_FACTORIES.pop("boom")
-        STEP_FACTORIES.pop("after")
+        unregister_step("boom")
+        unregister_step("after")
 
 
 def test_unknown_step_is_a_clear_error():
@@ -112,9 +113,11 @@ def test_sample_backlog_languages(triager, sample_tickets):
     assert all(r.ok for r in results)
 
 
-def test_redact_must_come_before_steps_that_read_text():
-    with pytest.raises(TriageError, match="right after 'normalize'"):
-        Triager(TriageConfig(steps=["normalize", "language", "redact", "encode"]))
+def test_redact_is_ordered_before_the_steps_that_read_text():
+    """``redact`` rewrites the text it reads: the declarations put it right after ``normalize``."""
+    triager = Triager(TriageConfig(steps=["normalize", "language", "encode", "redact"]))
+    assert triager.analysis.order == ["normalize", "redact", "language", "encode"]
+    assert [s.name for s in triager.steps] == triager.analysis.order
 
 
 class NestedThenBoom:
@@ -153,7 +156,7 @@ def test_failed_step_is_undone_to_the_last_nested_value(encoder):
         assert "fake" not in bad.timings_ms
         assert bad.redaction_mapping is None  # fields left out of model_dump are restored too
     finally:
-        STEP_FACTORIES.pop("nested_boom")
+        unregister_step("nested_boom")
 
 
 class StoresForeignValue:
@@ -176,8 +179,8 @@ def test_results_holding_foreign_values_are_still_undone(encoder):
         assert bad.labels["odd"] == {"not": "a Prediction"}
         assert bad.message_languages == [] and bad.errors[0].step == "nested_boom"
     finally:
-        STEP_FACTORIES.pop("foreign")
-        STEP_FACTORIES.pop("nested_boom")
+        unregister_step("foreign")
+        unregister_step("nested_boom")
 
 
 def test_parts_reuse_the_normalised_subject_and_body(triager):

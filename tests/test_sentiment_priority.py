@@ -11,6 +11,7 @@ from triage.errors import InputError
 from triage.schema import Evidence, Prediction, SentimentResult, Ticket, TriageResult
 from triage.sentiment import PriorityRules, detect_cues, suggest_priority
 from triage.sentiment.step import PriorityStep
+from triage.steps import TicketState
 
 
 def reasons(pred: Prediction) -> set[str]:
@@ -127,9 +128,9 @@ def test_missing_or_broken_rules_file(tmp_path) -> None:
         PriorityRules.from_file(bad)
 
 
-def _state(ticket: dict, result: TriageResult) -> SimpleNamespace:
+def _state(ticket: dict, result: TriageResult) -> TicketState:
     t = Ticket.model_validate(ticket)
-    return SimpleNamespace(ticket=t, result=result, message_texts=[m.text for m in t.messages])
+    return TicketState(ticket=t, result=result, message_texts=[m.text for m in t.messages])
 
 
 def _triager(options: dict) -> SimpleNamespace:
@@ -160,7 +161,7 @@ def test_priority_step_keeps_a_trained_heads_label_and_adds_reasons() -> None:
 def test_priority_step_rejects_unknown_options() -> None:
     from triage.errors import TriageError
 
-    with pytest.raises(TriageError, match="unknown options.priority"):
+    with pytest.raises(TriageError, match="unknown priority options"):
         PriorityStep(_triager({"priority": {"weights": {}}}))
 
 

@@ -1,4 +1,4 @@
-"""The ``triage`` command line: demo, score, info, language."""
+"""The ``triage`` command line: demo, info, steps, language, and the command groups of ``commands/``."""
 
 from __future__ import annotations
 
@@ -86,19 +86,16 @@ def demo(
 def _demo_config(backlog: Path, kb_dir: Path) -> Any:
     """The default pipeline, plus KB suggestions and similar tickets when the sample KB is there."""
     from triage.config import TriageConfig, default_steps
-    from triage.pipeline import available_steps
 
     steps = default_steps()
     options: dict[str, Any] = {}
-    here = set(available_steps())
     extra = []
-    if "kb" in here and kb_dir.exists():
+    if kb_dir.exists():
         extra.append("kb")
         options["kb"] = {"path": str(kb_dir.resolve()), "k": 3}
-    if "similar" in here:
-        extra.append("similar")
-        options["similar"] = {"path": str(backlog.resolve()), "k": 3}
-    at = steps.index("summarize") if "summarize" in steps else len(steps)
+    extra.append("similar")
+    options["similar"] = {"path": str(backlog.resolve()), "k": 3}
+    at = steps.index("summarize")
     return TriageConfig(steps=steps[:at] + extra + steps[at:], options=options)
 
 
@@ -158,6 +155,30 @@ def info() -> None:
         if item.how_to_add:
             line += f"  -> {item.how_to_add}"
         typer.echo(line)
+
+
+@app.command()
+def steps(
+    config: Annotated[
+        Path | None, typer.Option(help="Pipeline config (.json/.toml); default: the default.")
+    ] = None,
+    all_steps: Annotated[bool, typer.Option("--all", help="Analyse every step available here.")] = False,
+) -> None:
+    """Show the pipeline's steps in run order: what each requires, assigns and takes as options.
+
+    Like spaCy's ``analyze_pipes``: a requirement no step assigns is printed as a problem (exit code 1).
+    """
+    from triage.errors import TriageError
+    from triage.steps import analyze, available_steps
+
+    try:
+        names = available_steps() if all_steps else _load_config(config).steps
+        analysis = analyze(names)
+    except (TriageError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(analysis.table())
+    if analysis.problems:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -13,14 +13,16 @@ an error that says to reinstall the package, never a result silently without a c
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from triage.classify.model import TicketClassifier
 from triage.classify.tags import TicketTagger, load_head
 from triage.errors import ModelNotAvailableError, TriageError
-from triage.pipeline import single_threaded_blas
+from triage.steps import StepContext, StepOptions, TicketState, options_for, single_threaded_blas
 
 #: Bundled heads run when the config names none: head name -> bundled model name.
 DEFAULT_HEADS: dict[str, str] = {"category": "bitext-category", "intent": "bitext-intent"}
@@ -49,32 +51,44 @@ def default_heads() -> dict[str, str]:
     return dict(DEFAULT_HEADS)
 
 
+class ClassifyOptions(StepOptions):
+    """Options of the ``classify`` step."""
+
+    heads: dict[str, str | Path] | None = Field(
+        None, min_length=1, description="Head name -> bundled model name or folder (default: bundled heads)."
+    )
+    top_k: int = Field(3, ge=1, description="Labels listed per prediction.")
+    evidence: bool = Field(True, description="Attach neighbours and terms to each prediction.")
+
+
 class ClassifyStep:
     """Run each configured :class:`TicketClassifier` head on the batch's embeddings (no re-encoding, except
     for a head trained with ``fine_tune=True``, which embeds with its own fine-tuned encoder).
 
-    Options (``config.options["classify"]``): ``heads`` (name -> model), ``top_k`` (labels listed per
-    prediction, default 3), ``evidence`` (attach neighbours and terms, default true).
+    Options (``config.options["classify"]``): see :class:`ClassifyOptions`.
     """
 
     name = "classify"
-    requires: tuple[str, ...] = ("encode",)
+    requires: ClassVar[tuple[str, ...]] = ("state.embedding", "state.text")
+    assigns: ClassVar[tuple[str, ...]] = (
+        "result.category",
+        "result.priority",
+        "result.labels",
+        "result.tags",
+    )
+    Options = ClassifyOptions
 
-    def __init__(self, triager: Any) -> None:
-        options = dict(triager.config.options.get("classify", {}) or {})
-        heads = options.get("heads")
-        if heads is None:
-            heads = default_heads()
-        if not isinstance(heads, dict) or not heads:
-            raise TriageError('options.classify.heads must be a mapping like {"category": "bitext-category"}')
-        self.top_k = int(options.get("top_k", 3))
-        self.evidence = bool(options.get("evidence", True))
-        encoder = triager.encoder
+    def __init__(self, context: StepContext, options: ClassifyOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
+        heads = options.heads if options.heads is not None else default_heads()
+        self.top_k = options.top_k
+        self.evidence = options.evidence
+        encoder = context.encoder
         self.heads: dict[str, TicketClassifier | TicketTagger] = {
             str(head): load_head(model, encoder=encoder) for head, model in heads.items()
         }
 
-    def run(self, states: list[Any]) -> None:
+    def run(self, states: list[TicketState]) -> None:
         """Classify every ticket of the batch with every head; fills category / priority / labels."""
         if not states:
             return
@@ -88,7 +102,7 @@ class ClassifyStep:
         with single_threaded_blas():  # small products: a second BLAS thread only slows them down
             self._run_heads(states, emb, texts)
 
-    def _run_heads(self, states: list[Any], emb: np.ndarray, texts: list[str]) -> None:
+    def _run_heads(self, states: list[TicketState], emb: np.ndarray, texts: list[str]) -> None:
         for head, model in self.heads.items():
             if isinstance(model, TicketTagger):
                 for state, tags in zip(states, model.predictions(texts, embeddings=emb), strict=True):

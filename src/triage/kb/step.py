@@ -1,7 +1,8 @@
 """Pipeline steps: ``kb`` fills ``result.suggestions``; ``similar`` fills ``result.similar``.
 
 Both are opt-in (they need a knowledge base / a ticket index) and reuse the ticket embedding the ``encode``
-step computed: the ticket is never encoded twice. Options come from ``TriageConfig.options``::
+step computed: the ticket is never encoded twice. Options (:class:`KnowledgeBaseOptions`,
+:class:`SimilarTicketsOptions`) come from ``TriageConfig.options``::
 
     {"steps": [..., "kb", "similar"],
      "options": {"kb": {"path": "help-articles/", "k": 3},
@@ -10,29 +11,41 @@ step computed: the ticket is never encoded twice. Options come from ``TriageConf
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from triage.errors import TriageError
+from triage.steps import StepContext, StepOptions, TicketState, options_for
 
-if TYPE_CHECKING:  # pragma: no cover
-    from triage.pipeline import TicketState, Triager
-
-__all__ = ["KnowledgeBaseStep", "SimilarTicketsStep"]
+__all__ = ["KnowledgeBaseOptions", "KnowledgeBaseStep", "SimilarTicketsOptions", "SimilarTicketsStep"]
 
 
-def _options(triager: Triager, step: str, allowed: set[str]) -> dict[str, Any]:
-    options = dict(triager.config.options.get(step) or {})
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TriageError(f"unknown options for the {step!r} step: {unknown}; allowed: {sorted(allowed)}")
-    if not options.get("path"):
-        what = "a knowledge base saved by `triage kb build`, or a folder of Markdown/HTML articles, a CSV"
-        if step == "similar":
-            what = "a ticket index saved by `triage similar index`, or a JSONL/CSV file of past tickets"
-        raise TriageError(f"the {step!r} step needs options.{step}.path: {what}")
-    return options
+class KnowledgeBaseOptions(StepOptions):
+    """Options of the ``kb`` step."""
+
+    path: str | Path = Field(
+        description="a knowledge base saved by `triage kb build`, or a folder/CSV of articles"
+    )
+    k: int = Field(3, ge=1, description="Articles suggested per ticket.")
+    min_margin: float | None = Field(None, description="Abstain when the top article wins by less.")
+    feedback: str | Path | None = Field(None, description="JSONL file agents' feedback is logged to.")
+    mode: Literal["fused", "dense", "bm25"] | None = Field(None, description="Retrieval mode.")
+    signature: str | None = Field(None, description="Text that ends each draft reply.")
+
+
+class SimilarTicketsOptions(StepOptions):
+    """Options of the ``similar`` step."""
+
+    path: str | Path = Field(
+        description="a ticket index saved by `triage similar index`, or a JSONL/CSV file of past tickets"
+    )
+    k: int = Field(5, ge=1, description="Similar tickets listed per ticket.")
+    add: bool = Field(
+        False, description="Add each new ticket with an id to the in-memory index after search."
+    )
 
 
 def _embeddings(states: list[TicketState]) -> np.ndarray:
@@ -45,25 +58,24 @@ def _embeddings(states: list[TicketState]) -> np.ndarray:
 class KnowledgeBaseStep:
     """Suggest knowledge-base articles (with a draft reply in the customer's language) for each ticket.
 
-    Options (``options["kb"]``): ``path`` (required), ``k`` (3), ``min_margin`` (abstain below),
-    ``feedback`` (JSONL log path), ``mode`` (``fused``/``dense``/``bm25``), ``signature`` (ends drafts).
+    Options (``options["kb"]``): :class:`KnowledgeBaseOptions`.
     """
 
     name = "kb"
-    requires: tuple[str, ...] = ("encode",)
+    requires: ClassVar[tuple[str, ...]] = ("state.embedding", "state.text")
+    assigns: ClassVar[tuple[str, ...]] = ("result.suggestions",)
+    Options = KnowledgeBaseOptions
 
-    def __init__(self, triager: Triager) -> None:
+    def __init__(self, context: StepContext, options: KnowledgeBaseOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
         from triage.kb.base import KnowledgeBase
         from triage.kb.suggest import ReplySuggester
 
-        options = _options(triager, "kb", {"path", "k", "min_margin", "feedback", "mode", "signature"})
-        self.kb = KnowledgeBase.open(options["path"], triager.encoder)
-        if options.get("mode"):
-            self.kb.mode = options["mode"]
-        extra = {key: options[key] for key in ("min_margin", "signature") if key in options}
-        self.suggester = ReplySuggester(
-            self.kb, k=int(options.get("k", 3)), feedback=options.get("feedback"), **extra
-        )
+        self.kb = KnowledgeBase.open(options.path, context.encoder)
+        if options.mode:
+            self.kb.mode = options.mode
+        extra = options.model_dump(include={"min_margin", "signature"}, exclude_none=True)
+        self.suggester = ReplySuggester(self.kb, k=options.k, feedback=options.feedback, **extra)
 
     def run(self, states: list[TicketState]) -> None:
         embeddings = _embeddings(states)
@@ -78,21 +90,22 @@ class KnowledgeBaseStep:
 class SimilarTicketsStep:
     """Find similar past tickets (flagging likely duplicates) for each ticket.
 
-    Options (``options["similar"]``): ``path`` (required: a saved ticket index or a JSONL/CSV of tickets),
-    ``k`` (5), ``add`` (False: when True, each new ticket with an id is added to the in-memory index after
-    it is searched, so later tickets in the run find it).
+    Options (``options["similar"]``): :class:`SimilarTicketsOptions`; with ``add``, later tickets of the
+    run find the earlier ones.
     """
 
     name = "similar"
-    requires: tuple[str, ...] = ("encode",)
+    requires: ClassVar[tuple[str, ...]] = ("state.embedding",)
+    assigns: ClassVar[tuple[str, ...]] = ("result.similar",)
+    Options = SimilarTicketsOptions
 
-    def __init__(self, triager: Triager) -> None:
+    def __init__(self, context: StepContext, options: SimilarTicketsOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
         from triage.kb.similar import TicketIndex
 
-        options = _options(triager, "similar", {"path", "k", "add"})
-        self.index = TicketIndex.open(options["path"], triager.encoder)
-        self.k = int(options.get("k", 5))
-        self.add = bool(options.get("add", False))
+        self.index = TicketIndex.open(options.path, context.encoder)
+        self.k = options.k
+        self.add = options.add
 
     def run(self, states: list[TicketState]) -> None:
         embeddings = _embeddings(states)

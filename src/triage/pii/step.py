@@ -19,16 +19,16 @@ import bisect
 import os
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Literal
 
-from triage.errors import TriageError
+from pydantic import Field
+
+from triage.errors import ConfigError, TriageError
 from triage.pii.redactor import DEFAULT_REGIONS, PLACEHOLDER_RE, PiiMapping, Redactor
 from triage.schema import MaskedSegment, StepError, Ticket
+from triage.steps import StepContext, StepOptions, TicketState, get_step, options_for, validate_options
 
-if TYPE_CHECKING:
-    from triage.pipeline import TicketState, Triager
-
-__all__ = ["RedactStep", "original_offset", "original_span"]
+__all__ = ["RedactOptions", "RedactStep", "original_offset", "original_span"]
 
 
 def original_offset(segments: Sequence[MaskedSegment], position: int, *, end: bool) -> int:
@@ -52,9 +52,21 @@ def original_span(segments: Sequence[MaskedSegment], start: int, end: int) -> tu
     return original_offset(segments, start, end=False), original_offset(segments, end, end=True)
 
 
-_KEEP = ("none", "memory", "encrypted")
 _MAX_METADATA_ITEMS = 1000
 _MAX_METADATA_DEPTH = 6
+
+
+class RedactOptions(StepOptions):
+    """Options of the ``redact`` step."""
+
+    keep_mapping: Literal["none", "memory", "encrypted"] = Field(
+        "none", description="none: originals dropped; memory: result.redaction_mapping; encrypted: a vault."
+    )
+    key: str | None = Field(None, description="Fernet key or passphrase for keep_mapping='encrypted'.")
+    key_env: str = Field("TRIAGE_PII_KEY", description="Environment variable holding the key.")
+    types: list[str] | None = Field(None, description="Entity types to mask (default: all).")
+    regions: list[str] | None = Field(None, description="Regions of phone/ID formats (default: built-in).")
+    phone_library: bool | None = Field(None, description="Use the phonenumbers library when installed.")
 
 
 class RedactStep:
@@ -66,38 +78,39 @@ class RedactStep:
     """
 
     name = "redact"
-    requires: tuple[str, ...] = ("normalize",)
+    requires: ClassVar[tuple[str, ...]] = ("state.text", "state.message_texts", "state.normalized")
+    #: It rewrites what it reads, so it runs right after ``normalize``, before any step reads the text.
+    assigns: ClassVar[tuple[str, ...]] = (
+        "state.ticket",
+        "state.text",
+        "state.message_texts",
+        "state.normalized",
+        "result.redactions",
+    )
+    Options = RedactOptions
 
-    def __init__(self, triager: Triager | None = None, **options: Any) -> None:
-        opts: dict[str, Any] = {}
-        if triager is not None:
-            opts.update(triager.config.options.get(self.name, {}) or {})
-        opts.update(options)
-        unknown = sorted(set(opts) - {"keep_mapping", "key", "key_env", "types", "regions", "phone_library"})
-        if unknown:
-            raise TriageError(
-                f"unknown redact options {unknown}: use keep_mapping, key, key_env, types, regions, "
-                "phone_library"
-            )
-        self.keep_mapping = str(opts.get("keep_mapping", "none"))
-        if self.keep_mapping not in _KEEP:
-            raise TriageError(f"redact keep_mapping must be one of {_KEEP}, not {self.keep_mapping!r}")
+    def __init__(
+        self, context: StepContext | None = None, options: RedactOptions | None = None, **kwargs: Any
+    ) -> None:
+        if kwargs:
+            options = validate_options(get_step(self.name), kwargs)
+        options = options_for(type(self), context, options)
+        self.keep_mapping = options.keep_mapping
         self._key: str | None = None
         if self.keep_mapping == "encrypted":
-            key_env = str(opts.get("key_env", "TRIAGE_PII_KEY"))
-            self._key = opts.get("key") or os.environ.get(key_env)
+            self._key = options.key or os.environ.get(options.key_env)
             if not self._key:
-                raise TriageError(
-                    f"redact keep_mapping='encrypted' needs a key: set options.redact.key or the {key_env} "
-                    "environment variable (make one with: "
+                raise ConfigError(
+                    f"redact keep_mapping='encrypted' needs a key: set options.redact.key or the "
+                    f"{options.key_env} environment variable (make one with: "
                     "python -c 'import triage.pii as p; print(p.generate_key())')"
                 )
         #: Raw ticket fields are cut to this before masking, as NormalizeStep cuts them before normalising.
-        self.max_input_chars = triager.config.max_input_chars if triager is not None else 1_000_000
+        self.max_input_chars = context.config.max_input_chars if context is not None else 1_000_000
         self.redactor = Redactor(
-            opts.get("types"),
-            regions=opts.get("regions", DEFAULT_REGIONS),
-            phone_library=opts.get("phone_library"),
+            options.types,
+            regions=options.regions if options.regions is not None else DEFAULT_REGIONS,
+            phone_library=options.phone_library,
         )
 
     def run(self, states: list[TicketState]) -> None:

@@ -10,19 +10,46 @@ Options (``TriageConfig.options``)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from triage.errors import ModelNotAvailableError, TriageError
-from triage.pipeline import single_threaded_blas
+from pydantic import Field
+
+from triage.errors import ModelNotAvailableError
 from triage.schema import Prediction, SentimentResult
 from triage.sentiment.cues import CueDetector
 from triage.sentiment.priority import PriorityRules, suggest_priority
 from triage.sentiment.scorer import DEFAULT_MODEL, SentimentScorer, escalation_risk, ticket_parts
+from triage.steps import StepContext, StepOptions, TicketState, options_for, single_threaded_blas
+
+#: What the sentiment and priority steps read of a ticket (its parts, normalised by the normalize step).
+_READS = ("state.message_texts", "state.normalized")
 
 
-def _parts(state: Any) -> list:
+def _parts(state: TicketState) -> list:
     """The customer's parts of a pipeline ticket, reusing the normalised texts the normalize step kept."""
-    return ticket_parts(state.ticket, state.message_texts, normalized=getattr(state, "normalized", None))
+    return ticket_parts(state.ticket, state.message_texts, normalized=state.normalized)
+
+
+class SentimentOptions(StepOptions):
+    """Options of the ``sentiment`` step."""
+
+    model: str | Path | None = Field(
+        None,
+        description="Sentiment head: bundled name or folder (default: the bundled one; must load if set).",
+    )
+    per_message: bool = Field(True, description="Score each customer message for the trajectory.")
+    max_messages: int = Field(
+        50, ge=1, description="Customer messages kept for the trajectory (the last ones)."
+    )
+    cue_kinds: list[str] | None = Field(None, description="Cue kinds to detect (default: all).")
+
+
+class PriorityOptions(StepOptions):
+    """Options of the ``priority`` step."""
+
+    rules: str | Path | dict[str, Any] | None = Field(
+        None, description="Priority rules: a JSON file, or the rules inline as a mapping (default: built-in)."
+    )
 
 
 class SentimentStep:
@@ -30,24 +57,20 @@ class SentimentStep:
     customer parts of threads are encoded together in one batch for the per-message trajectory."""
 
     name = "sentiment"
-    requires: tuple[str, ...] = ("encode",)
+    requires: ClassVar[tuple[str, ...]] = ("state.embedding", "state.text", *_READS)
+    assigns: ClassVar[tuple[str, ...]] = ("result.sentiment",)
+    Options = SentimentOptions
 
-    def __init__(self, triager: Any) -> None:
-        options = dict(triager.config.options.get("sentiment", {}) or {})
-        unknown = set(options) - {"model", "per_message", "max_messages", "cue_kinds"}
-        if unknown:
-            raise TriageError(
-                f"unknown options.sentiment keys {sorted(unknown)}: use model, per_message, "
-                "max_messages, cue_kinds"
-            )
-        cues = CueDetector(kinds=tuple(options["cue_kinds"])) if options.get("cue_kinds") else None
-        self.per_message = bool(options.get("per_message", True))
-        self.max_messages = int(options.get("max_messages", 50))
+    def __init__(self, context: StepContext, options: SentimentOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
+        cues = CueDetector(kinds=tuple(options.cue_kinds)) if options.cue_kinds else None
+        self.per_message = options.per_message
+        self.max_messages = options.max_messages
         self.scorer = SentimentScorer(
-            options.get("model", DEFAULT_MODEL),
-            encoder=triager.encoder,
+            options.model if options.model is not None else DEFAULT_MODEL,
+            encoder=context.encoder,
             cues=cues,
-            max_chars=triager.config.max_chars,
+            max_chars=context.config.max_chars,
         )
         #: Why the default model could not be loaded (then results carry cues, a neutral zero-confidence
         #: label and a warning, so the rest of the pipeline still runs). A model named in options must load.
@@ -55,14 +78,14 @@ class SentimentStep:
         try:
             head = self.scorer.head  # load now, so a broken model fails when the Triager is built
         except ModelNotAvailableError as exc:
-            if "model" in options:
+            if options.model is not None:
                 raise
             self.missing = str(exc)
         else:
             if getattr(head, "lexical_", None) is not None:
                 head.lexical_.warm_up()
 
-    def run(self, states: list[Any]) -> None:
+    def run(self, states: list[TicketState]) -> None:
         """Score every ticket of the batch."""
         if self.missing is not None:
             self._run_without_model(states)
@@ -97,7 +120,7 @@ class SentimentStep:
             state.result.sentiment = result
             state.result.warnings.extend(f"sentiment: {w}" for w in result.warnings)
 
-    def _run_without_model(self, states: list[Any]) -> None:
+    def _run_without_model(self, states: list[TicketState]) -> None:
         for state in states:
             parts = _parts(state)
             cues = [
@@ -127,16 +150,13 @@ class PriorityStep:
     """
 
     name = "priority"
-    requires: tuple[str, ...] = ("normalize",)
+    requires: ClassVar[tuple[str, ...]] = _READS
+    assigns: ClassVar[tuple[str, ...]] = ("result.priority",)
+    Options = PriorityOptions
 
-    def __init__(self, triager: Any) -> None:
-        options = dict(triager.config.options.get("priority", {}) or {})
-        unknown = set(options) - {"rules"}
-        if unknown:
-            raise TriageError(
-                f"unknown options.priority keys {sorted(unknown)}: use rules (a file or a mapping)"
-            )
-        rules = options.get("rules")
+    def __init__(self, context: StepContext, options: PriorityOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
+        rules = options.rules
         if rules is None:
             self.rules = PriorityRules()
         elif isinstance(rules, dict):
@@ -145,13 +165,13 @@ class PriorityStep:
             self.rules = PriorityRules.from_file(Path(str(rules)))
         self._cues: CueDetector | None = None
 
-    def _detect(self, state: Any) -> list:
+    def _detect(self, state: TicketState) -> list:
         if self._cues is None:
             self._cues = CueDetector()
         parts = _parts(state)
         return [c for p in parts for c in self._cues.detect(p.text, message_index=p.index, source=p.source)]
 
-    def run(self, states: list[Any]) -> None:
+    def run(self, states: list[TicketState]) -> None:
         """Suggest a priority for every ticket of the batch."""
         for state in states:
             result = state.result

@@ -3,65 +3,65 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from triage.schema import MaskedSegment, Summary
+from triage.steps import StepContext, StepOptions, TicketState, options_for, single_threaded_blas
 from triage.summarize.extractive import Weights
 from triage.tickets import Part, ticket_parts
 
-if TYPE_CHECKING:  # pragma: no cover
-    from triage.pipeline import TicketState, Triager
+
+class SummarizeOptions(StepOptions):
+    """Options of the ``summarize`` step (see :class:`~triage.summarize.Summarizer`)."""
+
+    method: Literal["extractive", "abstractive"] = "extractive"
+    model: str | Path | None = Field(None, description="A local seq2seq model folder (abstractive).")
+    abstractive: dict[str, Any] | None = Field(None, description="AbstractiveSummarizer options.")
+    max_sentences: int = Field(3, ge=1)
+    max_words: int = Field(60, ge=1)
+    centrality: Literal["embedding", "lexical", "none"] | None = Field(
+        None, description="lexical (default, no model), embedding (e5 sentence embeddings) or none."
+    )
+    kind: Literal["query", "passage"] = "passage"
+    max_candidates: int = Field(40, ge=1)
+    weights: dict[str, float] | None = Field(None, description="Weights fields of the ranking features.")
+    batch_size: int = Field(64, ge=1)
+    duplicate_threshold: float = 0.5
 
 
-_EXTRACTIVE_OPTIONS = {
-    "max_sentences",
-    "max_words",
-    "centrality",
-    "kind",
-    "max_candidates",
-    "batch_size",
-    "duplicate_threshold",
-}
-
-
-def build_summarizer(options: dict[str, Any], encoder: Any) -> Any:
-    """A :class:`~triage.summarize.Summarizer` from step options (see :class:`SummarizeStep`).
+def build_summarizer(options: SummarizeOptions, encoder: Any) -> Any:
+    """A :class:`~triage.summarize.Summarizer` from the step's options.
 
     ``encoder`` may be a zero-argument callable returning the encoder; it is called only when needed.
     """
-    from triage.summarize import Summarizer
+    from triage.summarize.summarizer import Summarizer
 
-    unknown = set(options) - _EXTRACTIVE_OPTIONS - {"method", "model", "weights", "abstractive"}
-    if unknown:
-        raise ValueError(
-            f"unknown summarize options {sorted(unknown)}; known: "
-            f"{sorted(_EXTRACTIVE_OPTIONS | {'method', 'model', 'weights', 'abstractive'})}"
-        )
-    kwargs = {k: options[k] for k in _EXTRACTIVE_OPTIONS if k in options}
-    if "weights" in options:
-        kwargs["weights"] = Weights(**options["weights"])
-    if kwargs.get("centrality", "lexical") != "embedding":
+    if options.centrality != "embedding":
         encoder = None
     elif callable(encoder) and not hasattr(encoder, "encode"):
         encoder = encoder()
+    extractive = options.model_dump(
+        include={"max_sentences", "max_words", "centrality", "kind", "max_candidates", "batch_size"}
+    )
     return Summarizer(
         encoder=encoder,
-        method=options.get("method", "extractive"),
-        model=options.get("model"),
-        abstractive_options=options.get("abstractive"),
-        **kwargs,
+        method=options.method,
+        model=options.model,
+        abstractive_options=options.abstractive,
+        weights=Weights(**options.weights) if options.weights is not None else None,
+        duplicate_threshold=options.duplicate_threshold,
+        **extractive,
     )
 
 
 class SummarizeStep:
     """Fill ``result.summary`` for a batch: extractive by default (one encoder call per batch).
 
-    Options (``TriageConfig.options["summarize"]``): ``max_sentences`` (3), ``max_words`` (60),
-    ``centrality`` ("lexical", default: no model; "embedding": e5 sentence embeddings, one encoder call per
-    batch; "none"), ``kind`` ("passage"), ``max_candidates`` (40), ``duplicate_threshold`` (0.5),
-    ``weights`` (dict of :class:`~triage.summarize.extractive.Weights` fields), ``method``
-    ("extractive" | "abstractive"), ``model`` (a local seq2seq model directory for the abstractive backend)
-    and ``abstractive`` (dict of :class:`~triage.summarize.AbstractiveSummarizer` options).
+    Options (``TriageConfig.options["summarize"]``): :class:`SummarizeOptions`; ``method="abstractive"``
+    with ``model`` (a local seq2seq folder) uses the abstractive backend.
 
     Offsets (sentences, structured fields, facts) index each part's normalised text as the ticket gave it,
     before any masking (see :class:`~triage.schema.SummaryPoint`); after the ``redact`` step the texts
@@ -69,15 +69,15 @@ class SummarizeStep:
     """
 
     name = "summarize"
-    requires: tuple[str, ...] = ("normalize",)
+    requires: ClassVar[tuple[str, ...]] = ("state.message_texts", "state.normalized")
+    assigns: ClassVar[tuple[str, ...]] = ("result.summary",)
+    Options = SummarizeOptions
 
-    def __init__(self, triager: Triager) -> None:
-        options = dict(triager.config.options.get(self.name, {}))
-        self.summarizer = build_summarizer(options, lambda: triager.encoder)
+    def __init__(self, context: StepContext, options: SummarizeOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
+        self.summarizer = build_summarizer(options, lambda: context.encoder)
 
     def run(self, states: list[TicketState]) -> None:
-        from triage.pipeline import single_threaded_blas
-
         parts = [ticket_parts(s.ticket, s.message_texts, normalized=s.normalized) for s in states]
         with single_threaded_blas():  # per-ticket similarity matrices are tiny
             summaries, notes = self.summarizer.summarize_parts_with_notes(parts)

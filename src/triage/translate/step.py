@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from triage.schema import StepError
+from triage.steps import StepContext, StepOptions, TicketState, options_for
 from triage.translate.languages import normalize_language
 from triage.translate.translator import TranslationUnavailable, Translator
 
-if TYPE_CHECKING:  # pragma: no cover
-    from triage.pipeline import TicketState, Triager
 
-_OPTIONS = {
-    "models",
-    "bundled",
-    "target",
-    "quality",
-    "pivot",
-    "cache_size",
-    "per_sentence_language",
-    "quality_threshold",
-}
+class TranslateOptions(StepOptions):
+    """Options of the ``translate`` step (see :class:`~triage.translate.Translator`)."""
+
+    models: list[Any] = Field(default_factory=list, description="Model folders, specs or backends.")
+    bundled: bool = Field(True, description="Use the bundled en<->pt Bergamot model.")
+    target: str | None = Field(None, description="Target language (default: config.agent_language).")
+    quality: bool = Field(True, description="Score translations with the shared encoder.")
+    pivot: str = "en"
+    cache_size: int = Field(20_000, ge=0)
+    per_sentence_language: bool = True
+    quality_threshold: float = 0.02
 
 
 class TranslateStep:
     """Translate each ticket's customer text into ``config.agent_language`` (opt-in: name it in steps).
 
-    Options (``TriageConfig.options["translate"]``): ``models`` (model folders or specs, see
-    :class:`~triage.translate.Translator`), ``bundled`` (True: the en<->pt Bergamot model), ``target``
-    (default ``agent_language``), ``quality`` (True: score with the shared encoder, reusing the ticket
-    embedding), ``pivot`` ("en"), ``cache_size``, ``per_sentence_language``, ``quality_threshold``.
+    Options (``TriageConfig.options["translate"]``): :class:`TranslateOptions`; with ``quality`` the
+    translation is scored with the shared encoder, reusing the ticket embedding.
 
     A ticket already in the target language gets no translation; an undetermined language gets a warning;
     a pair no model covers gets a ``TranslationUnavailable`` entry in the ticket's ``errors`` (the rest of
@@ -40,23 +39,22 @@ class TranslateStep:
     """
 
     name = "translate"
-    requires: tuple[str, ...] = ("normalize", "language")
+    requires: ClassVar[tuple[str, ...]] = ("state.text", "result.language", "result.message_languages")
+    assigns: ClassVar[tuple[str, ...]] = ("result.translation",)
+    Options = TranslateOptions
 
-    def __init__(self, triager: Triager) -> None:
-        options: dict[str, Any] = dict(triager.config.options.get(self.name, {}))
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise ValueError(f"unknown translate options {sorted(unknown)}; known: {sorted(_OPTIONS)}")
-        self.target = normalize_language(options.get("target") or triager.config.agent_language)
-        self.use_quality = bool(options.get("quality", True))
+    def __init__(self, context: StepContext, options: TranslateOptions | None = None) -> None:
+        options = options_for(type(self), context, options)
+        self.target = normalize_language(options.target or context.config.agent_language)
+        self.use_quality = options.quality
         self.translator = Translator(
-            options.get("models", []),
-            bundled=options.get("bundled", True),
-            encoder=(lambda: triager.encoder) if self.use_quality else None,
-            pivot=options.get("pivot", "en"),
-            cache_size=options.get("cache_size", 20_000),
-            per_sentence_language=options.get("per_sentence_language", True),
-            quality_threshold=options.get("quality_threshold", 0.02),
+            options.models,
+            bundled=options.bundled,
+            encoder=(lambda: context.encoder) if self.use_quality else None,
+            pivot=options.pivot,
+            cache_size=options.cache_size,
+            per_sentence_language=options.per_sentence_language,
+            quality_threshold=options.quality_threshold,
         )
 
     @staticmethod
