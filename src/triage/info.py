@@ -37,12 +37,8 @@ def _active_encoder() -> Availability:
     """The engine ``get_encoder("default")`` loads here: decided from files, importable runtime modules and
     the converted folder's sha256 manifest (no model is loaded)."""
     try:
-        from triage.encoders.convert import (
-            auto_convert_enabled,
-            default_model_dir,
-            is_converted,
-            select_backend,
-        )
+        from triage.encoders.converted import default_model_dir, is_converted
+        from triage.encoders.selection import auto_convert_enabled, select_backend
 
         backend, why = select_backend()
     except Exception as exc:  # noqa: BLE001 - a broken optional engine is reported, not raised

@@ -36,8 +36,9 @@ def convert_e5_command(
     cosine >= 0.99 to be used by default; the torch engine is checked where torch is installed). Use --force
     to rebuild a folder that fails its sha256 manifest check.
     """
-    from triage.encoders.convert import ConversionError, convert_e5, is_converted, read_check
-    from triage.errors import ModelNotAvailableError
+    from triage.encoders.convert import convert_e5
+    from triage.encoders.converted import is_converted, read_check
+    from triage.errors import ConversionError, ModelNotAvailableError
 
     try:
         target = convert_e5(out, onnx=onnx, force=force)
@@ -58,7 +59,8 @@ def status_command(
     ] = None,
 ) -> None:
     """Show the converted model, each engine's recorded check, and the engine `default` uses here."""
-    from triage.encoders.convert import default_model_dir, is_converted, read_check, select_backend
+    from triage.encoders.converted import default_model_dir, is_converted, read_check
+    from triage.encoders.selection import select_backend
 
     target = model_dir or default_model_dir()
     backend, why = select_backend(target)
