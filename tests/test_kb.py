@@ -31,7 +31,7 @@ from triage.kb import (
     reciprocal_rank_fusion,
     trend_clusters,
 )
-from triage.kb.store import POINTER
+from triage.kb.store import POINTER, read_current
 from triage.kb.text import chunk_text, tokenize
 from triage.models import ModelIntegrityError
 
@@ -234,6 +234,54 @@ def test_save_load_roundtrip_and_integrity(tmp_path, kb, hash_encoder):
         KnowledgeBase.load(tmp_path / "kb", hash_encoder)
 
 
+def test_search_takes_a_query_or_a_list_and_search_batch_is_the_list_form(kb):
+    queries = ["my refund has not reached my card", "Passwort vergessen zurücksetzen"]
+    one = kb.search(queries[0], k=2)
+    many = kb.search(queries, k=2, language=["en", "de"])
+    assert isinstance(many, list) and [r.query for r in many] == queries
+    assert many[0] == one and many[1] == kb.search(queries[1], k=2, language="de")
+    assert kb.search_batch(queries, 2, languages=["en", "de"]) == many
+    assert kb.search(queries, k=2, language="en") == [kb.search(q, k=2, language="en") for q in queries]
+    assert kb.search([], k=2) == []
+    with pytest.raises(InputError, match="one entry per query"):
+        kb.search(queries, language=["en"])
+    with pytest.raises(ValueError, match="mode"):
+        kb.search(queries[0], mode="sparse")
+
+
+def test_results_are_pydantic_models_with_the_old_fields(kb, hash_encoder):
+    from pydantic import BaseModel
+
+    from triage.kb import ArticleHit, DuplicatePair, SearchResult, SuggestionSet
+
+    result = kb.search("tracking link shipping email", k=1)
+    assert isinstance(result, SearchResult) and isinstance(result.hits[0], ArticleHit)
+    assert list(result.to_dict()) == ["query", "mode", "margin", "gap", "hits"]
+    assert set(result.hits[0].to_dict()) >= {"article_id", "title", "score", "passage", "language", "url"}
+    found = ReplySuggester(kb, k=1, min_margin=0.0).suggest(["reset password", "refund card"])
+    assert all(isinstance(s, SuggestionSet) for s in found) and found[0].suggestions[0].article_id == "reset"
+    pair = find_duplicates(
+        ["password reset", "password reset now"], 0.0, method="cosine", encoder=hash_encoder
+    )
+    assert isinstance(pair[0], DuplicatePair) and isinstance(pair[0], BaseModel)
+    assert set(pair[0].to_dict()) == {"a", "b", "score", "cosine"}
+
+
+def test_manifest_names_the_kind_and_older_saves_without_it_load(tmp_path, kb, hash_encoder):
+    kb.save(tmp_path / "kb")
+    TicketIndex.build(TICKETS, hash_encoder).save(tmp_path / "idx")
+    folder = tmp_path / "kb" / json.loads((tmp_path / "kb" / POINTER).read_text())["version"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["type"] == "KnowledgeBase" and manifest["format"] == "triage-kb"
+    with pytest.raises(ModelIntegrityError, match="kb.sqlite is not listed"):  # the files differ first
+        KnowledgeBase.load(tmp_path / "idx", hash_encoder)
+    with pytest.raises(ModelIntegrityError, match="holds a TicketIndex, not a KnowledgeBase"):
+        read_current(tmp_path / "idx", kind="KnowledgeBase")
+    del manifest["type"]  # as saved before the kind was recorded: still loads
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert set(KnowledgeBase.load(tmp_path / "kb", hash_encoder).articles) == set(kb.articles)
+
+
 def test_encoder_mismatch_is_a_clear_error(tmp_path, kb):
     kb.save(tmp_path / "kb")
     with pytest.raises(EncoderMismatchError, match="test/hash-4096.*rebuild"):
@@ -430,6 +478,19 @@ def test_ticket_index_find_similar_save_load(tmp_path, hash_encoder):
         loaded.add([{"body": "no id here"}])
     with pytest.raises(EncoderMismatchError):
         TicketIndex.load(tmp_path / "idx", HashEncoder(dim=64))  # noqa: F821
+
+
+def test_ticket_index_search_takes_a_ticket_or_a_list(hash_encoder):
+    index = TicketIndex.build(TICKETS, hash_encoder)
+    query = {"id": "new", "body": "password reset link is broken, I cannot log in"}
+    assert index.search(query, k=2) == index.find_similar(query, k=2)
+    both = index.search([query, "refund order"], k=1)
+    assert both == [index.find_similar(query, k=1), index.find_similar("refund order", k=1)]
+    assert index.search(TICKETS[1], k=3, exclude=["T1"]) == index.find_similar(
+        TICKETS[1], k=3, exclude=["T1"]
+    )
+    assert all(h.ticket_id not in {"T1", "T2"} for h in index.search(TICKETS[1], k=3, exclude=["T1"]))
+    assert index.search([], k=2) == []
 
 
 def test_find_duplicates_and_groups(hash_encoder):

@@ -94,9 +94,8 @@ def test_pipeline_kb_and_similar_steps_reuse_the_ticket_embedding(
 def test_kb_step_without_a_path_is_a_clear_error(encoder):
     from triage.errors import TriageError
 
-    triager = Triager(TriageConfig(steps=["normalize", "encode", "kb"]), encoder=encoder)
-    with pytest.raises(TriageError, match="options.kb.path"):
-        _ = triager.steps
+    with pytest.raises(TriageError, match="options.kb.path"):  # refused when the Triager is built
+        _ = Triager(TriageConfig(steps=["normalize", "encode", "kb"]), encoder=encoder).steps
 
 
 def test_cli_build_search_add_remove(tmp_path):

@@ -224,14 +224,12 @@ def similar_duplicates(
     groups: Annotated[bool, typer.Option(help="Print connected groups instead of pairs.")] = False,
 ) -> None:
     """Likely duplicate pairs (or groups) in a backlog (JSON)."""
-    from dataclasses import asdict
-
     from triage.kb import find_duplicates, group_duplicates
     from triage.kb.similar import _read_tickets
 
     def work() -> None:
         pairs = find_duplicates(_read_tickets(tickets), threshold, method=method)
-        _echo_json(group_duplicates(pairs) if groups else [asdict(p) for p in pairs])
+        _echo_json(group_duplicates(pairs) if groups else [p.to_dict() for p in pairs])
 
     _run(work)
 

@@ -7,13 +7,13 @@ when the tombstones pass a fifth of the index.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from triage.errors import InputError, TriageError
+from triage.errors import InputError, ModelIntegrityError, TriageError
+from triage.persist import read_json, write_json
 
 __all__ = ["VectorIndex"]
 
@@ -202,20 +202,15 @@ class VectorIndex:
             "ef_search": self.ef_search,
             "tombstones": sorted(self._tombstones),
         }
-        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        write_json(meta_path, meta)
         return [index_path, meta_path]
 
     @classmethod
     def load(cls, directory: str | Path, name: str = "dense") -> VectorIndex:
         """Read an index written by :meth:`save`."""
-        from triage.models import ModelIntegrityError
-
         directory = Path(directory)
         index_path, meta_path = directory / f"{name}.faiss", directory / f"{name}.json"
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelIntegrityError(f"{meta_path} is unreadable ({exc}); rebuild the index") from None
+        meta = read_json(meta_path)
         self = cls(
             meta["dim"],
             hnsw_threshold=meta["hnsw_threshold"],

@@ -14,20 +14,20 @@ import json
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from triage.encoders import Encoder, canonical_family, encoder_family
-from triage.errors import EncoderMismatchError, InputError, TriageError
-from triage.kb.index import VectorIndex
-from triage.kb.store import read_current, read_json, save_version
+from triage.encoders import Encoder, encoder_family
+from triage.errors import ConfigError, InputError
+from triage.kb.crosslingual import language_centroids
+from triage.kb.hybrid import HybridIndex, per_item
+from triage.kb.results import DuplicatePair, Trend
 from triage.kb.text import tokenize
-from triage.models import ModelIntegrityError
 from triage.schema import SimilarTicket, Ticket
+from triage.tickets import TicketLike, as_list, as_ticket, model_text
 
 __all__ = [
     "DUPLICATE_COSINE",
@@ -55,15 +55,10 @@ DUPLICATE_COSINE = 0.95
 #: precision 0.94, recall 0.32).
 TREND_THRESHOLD = 0.6
 CSLS_K = 20
-FORMAT = "triage-ticket-index"
-#: The files :meth:`TicketIndex.load` reads from a version folder (each must be in its manifest).
-FILES = ("config.json", "tickets.sqlite", "dense.faiss", "dense.json")
 
 
-def ticket_text(ticket: Ticket | dict[str, Any] | str, max_chars: int = 4000) -> tuple[Ticket, str]:
+def ticket_text(ticket: TicketLike, max_chars: int = 4000) -> tuple[Ticket, str]:
     """The ticket and the normalised customer text the pipeline embeds for it (as its normalize step does)."""
-    from triage.tickets import as_ticket, model_text
-
     parsed = as_ticket(ticket)
     return parsed, model_text(parsed, max_chars=max_chars)
 
@@ -147,8 +142,6 @@ def neutralize(
 ) -> np.ndarray:
     """Subtract each ticket's language centroid (bundled for the default encoder) and re-normalise, so that
     two tickets in one language are not "similar" just for sharing it. Unchanged for other encoders."""
-    from triage.kb.crosslingual import language_centroids
-
     emb = np.asarray(embeddings, dtype=np.float32)
     centroids = language_centroids(encoder_name, "query")
     if not centroids or len(emb) == 0:
@@ -166,19 +159,8 @@ def detect_languages(texts: Sequence[str]) -> list[str | None]:
     return [None if (lang := detect_language(t).language) == "und" else lang for t in texts]
 
 
-@dataclass
-class DuplicatePair:
-    """Two tickets that look like duplicates: ``score`` is the CSLS (or cosine) that passed the threshold,
-    ``cosine`` the cosine of their (language-neutralised, by default) embeddings."""
-
-    a: str
-    b: str
-    score: float
-    cosine: float
-
-
 def _embed_all(
-    items: Sequence[Ticket | dict[str, Any] | str],
+    items: Sequence[TicketLike],
     encoder: Encoder | None,
     embeddings: np.ndarray | None,
     languages: Sequence[str | None] | None,
@@ -218,7 +200,7 @@ def _embed_all(
 
 
 def find_duplicates(
-    tickets: Sequence[Ticket | dict[str, Any] | str],
+    tickets: Sequence[TicketLike],
     threshold: float | None = None,
     *,
     encoder: Encoder | None = None,
@@ -241,7 +223,7 @@ def find_duplicates(
             language's centroid is removed first (:func:`neutralize`).
     """
     if method not in ("csls", "cosine"):
-        raise ValueError(f"method must be 'csls' or 'cosine', got {method!r}")
+        raise ConfigError(f"method must be 'csls' or 'cosine', got {method!r}")
     ids, _, emb = _embed_all(list(tickets), encoder, embeddings, languages, center_languages)
     if len(ids) < 2:
         return []
@@ -250,7 +232,7 @@ def find_duplicates(
     threshold = (DUPLICATE_CSLS if method == "csls" else DUPLICATE_COSINE) if threshold is None else threshold
     rows, cols = np.nonzero(np.triu(score >= threshold, k=1))
     pairs = [
-        DuplicatePair(ids[i], ids[j], float(score[i, j]), float(cos[i, j]))
+        DuplicatePair(a=ids[i], b=ids[j], score=float(score[i, j]), cosine=float(cos[i, j]))
         for i, j in zip(rows, cols, strict=True)
     ]
     return sorted(pairs, key=lambda p: p.score, reverse=True)
@@ -277,21 +259,6 @@ def group_duplicates(pairs: Iterable[DuplicatePair]) -> list[list[str]]:
     return sorted((sorted(g) for g in groups.values()), key=len, reverse=True)
 
 
-@dataclass
-class Trend:
-    """An emerging trend: a cluster of near-identical tickets."""
-
-    size: int
-    representative_id: str
-    representative_text: str
-    ticket_ids: list[str] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)
-    cohesion: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def _distinctive_terms(cluster: list[str], df: Counter[str], n_docs: int, top: int = 5) -> list[str]:
     counts: Counter[str] = Counter()
     for text in cluster:
@@ -301,7 +268,7 @@ def _distinctive_terms(cluster: list[str], df: Counter[str], n_docs: int, top: i
 
 
 def trend_clusters(
-    tickets: Sequence[Ticket | dict[str, Any] | str],
+    tickets: Sequence[TicketLike],
     *,
     threshold: float = TREND_THRESHOLD,
     min_size: int = 5,
@@ -345,17 +312,25 @@ def trend_clusters(
 
 
 # ------------------------------------------------------------------------------------------- index
-class TicketIndex:
-    """Past tickets (with their resolution, when given) indexed for :meth:`find_similar`.
+class TicketIndex(HybridIndex):
+    """Past tickets (with their resolution, when given) indexed for :meth:`search` (:meth:`find_similar`).
 
     The resolution is read from ``ticket.metadata["resolution"]`` (a ``resolution`` field in the input lands
     there). Tickets are embedded exactly as the pipeline embeds new tickets, so the pipeline's embedding can
-    be used as the query.
+    be used as the query. The vectors and the saved store are :class:`~triage.kb.hybrid.HybridIndex`'s.
 
     Args:
         encoder: the shared encoder (default: multilingual-e5-small, loaded on first use).
         duplicate_threshold: CSLS above which a similar ticket is flagged ``duplicate``.
     """
+
+    KIND: ClassVar[str] = "TicketIndex"
+    FORMAT: ClassVar[str] = "triage-ticket-index"
+    TABLE: ClassVar[str] = "tickets.sqlite"
+    NOUN: ClassVar[str] = "ticket index"
+    REBUILD: ClassVar[str] = "triage similar index TICKETS --out DIR"
+    OPTIONS: ClassVar[tuple[str, ...]] = ("hnsw_threshold", "duplicate_threshold", "max_chars")
+    NEXT_ID: ClassVar[str] = "next_id"
 
     def __init__(
         self,
@@ -365,71 +340,32 @@ class TicketIndex:
         duplicate_threshold: float = DUPLICATE_CSLS,
         max_chars: int = 4000,
     ) -> None:
-        self._encoder = encoder
-        self._encoder_name = encoder_family(encoder) if encoder is not None else None
-        self._dim = encoder.dim if encoder is not None else None
-        self.hnsw_threshold = hnsw_threshold
+        super().__init__(encoder, hnsw_threshold=hnsw_threshold)
         self.duplicate_threshold = duplicate_threshold
         self.max_chars = max_chars
         self.records: dict[str, dict[str, Any]] = {}
         self._int_ids: dict[str, int] = {}
         self._by_int: dict[int, str] = {}
-        self._next = 1
-        self._dense: VectorIndex | None = None
 
-    @property
-    def encoder(self) -> Encoder:
-        if self._encoder is None:
-            from triage.encoders import get_encoder
+    def _items(self) -> dict[str, dict[str, Any]]:
+        return self.records
 
-            self._encoder = get_encoder(self._encoder_name or "default")
-            self._check(self._encoder)
-        return self._encoder
-
-    def _check(self, encoder: Encoder, where: str = "this ticket index") -> None:
-        if self._encoder_name is None:
-            self._encoder_name, self._dim = encoder_family(encoder), encoder.dim
-        elif (encoder_family(encoder), encoder.dim) != (self._encoder_name, self._dim):
-            raise EncoderMismatchError(
-                f"{where} was built with encoder {self._encoder_name!r} ({self._dim}-d) but "
-                f"{encoder_family(encoder)!r} "
-                f"({encoder.dim}-d) is in use: rebuild it with `triage similar index TICKETS --out DIR`"
-            )
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __contains__(self, ticket_id: object) -> bool:
-        return ticket_id in self.records
+    def _sizes(self) -> dict[str, int]:
+        return {"tickets": len(self.records)}
 
     @classmethod
-    def build(
-        cls,
-        tickets: Iterable[Ticket | dict[str, Any]] | str | Path,
-        encoder: Encoder | None = None,
-        **kwargs: Any,
-    ) -> TicketIndex:
-        """A new index from tickets or a JSONL/CSV ticket file."""
-        index = cls(encoder, **kwargs)
-        index.add(_read_tickets(tickets) if isinstance(tickets, str | Path) else tickets)
-        return index
-
-    @classmethod
-    def open(cls, path: str | Path, encoder: Encoder | None = None, **kwargs: Any) -> TicketIndex:
-        """Load a saved index, or build one in memory from a ticket file."""
-        from triage.kb.store import is_store, looks_like_store, not_a_store_message
-
-        if not is_store(path) and looks_like_store(path):
-            raise TriageError(not_a_store_message(Path(path)))
-        return cls.load(path, encoder) if is_store(path) else cls.build(path, encoder, **kwargs)
+    def _read_source(cls, path: str | Path) -> list[dict[str, Any]]:
+        """Tickets of a JSONL/CSV file."""
+        return _read_tickets(path)
 
     def add(
         self,
-        tickets: Iterable[Ticket | dict[str, Any]],
+        tickets: Iterable[TicketLike],
         *,
         embeddings: np.ndarray | None = None,
         languages: Sequence[str | None] | None = None,
         batch_size: int = 32,
+        progress: bool = False,
     ) -> int:
         """Index tickets (each needs a unique ``id``); returns how many were added.
 
@@ -451,23 +387,20 @@ class TicketIndex:
             parsed.append((ticket, text))
         if not parsed:
             return 0
-        encoder = self.encoder
-        self._check(encoder)
+        self._check_encoder(self.encoder)
+        texts = [text for _, text in parsed]
         if embeddings is None:
-            embeddings = encoder.encode([t for _, t in parsed], kind="query", batch_size=batch_size)
+            embeddings = self._encode(texts, "query", batch_size, progress)
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape != (len(parsed), self._dim):
             raise InputError(
                 f"expected embeddings of shape ({len(parsed)}, {self._dim}), got {embeddings.shape}"
             )
-        langs = list(languages) if languages is not None else detect_languages([t for _, t in parsed])
+        langs = list(languages) if languages is not None else detect_languages(texts)
         if len(langs) != len(parsed):
             raise InputError(f"{len(langs)} languages for {len(parsed)} tickets")
-        if self._dense is None:
-            self._dense = VectorIndex(encoder.dim, hnsw_threshold=self.hnsw_threshold)
-        int_ids = list(range(self._next, self._next + len(parsed)))
-        self._next += len(parsed)
-        self._dense.add(int_ids, neutralize(embeddings, langs, self._encoder_name))
+        int_ids = self._new_ids(len(parsed))
+        self._index(int_ids, neutralize(embeddings, langs, self._encoder_name))
         for iid, (ticket, text), lang in zip(int_ids, parsed, langs, strict=True):
             resolution = ticket.metadata.get("resolution")
             self.records[ticket.id] = {  # type: ignore[index]
@@ -483,42 +416,63 @@ class TicketIndex:
 
     def remove(self, ticket_ids: Iterable[str]) -> int:
         """Remove tickets by id (unknown ids are an :class:`InputError`)."""
-        ids = list(dict.fromkeys(ticket_ids))
-        unknown = [i for i in ids if i not in self.records]
-        if unknown:
-            raise InputError(f"no such ticket ids in the index: {unknown[:5]}")
-        assert self._dense is not None or not ids
-        for tid in ids:
-            iid = self._int_ids.pop(tid)
+        ids = self._known(ticket_ids, self.records, "ticket ids in the index")
+        int_ids = [self._int_ids.pop(tid) for tid in ids]
+        for tid, iid in zip(ids, int_ids, strict=True):
             self._by_int.pop(iid, None)
             self.records.pop(tid)
-            if self._dense is not None:
-                self._dense.remove([iid])
+        self._delete(int_ids)
         return len(ids)
 
     def _neighbour_mean(self, vectors: np.ndarray, k: int, skip_self: bool) -> np.ndarray:
-        assert self._dense is not None
-        scores, ids = self._dense.search(vectors, k + int(skip_self))
+        scores, ids = self._nearest(vectors, k + int(skip_self))
         scores = np.where(ids < 0, np.nan, scores)
         if skip_self:
             scores = scores[:, 1:]
         return np.nan_to_num(np.nanmean(scores, axis=1), nan=0.0)
 
+    def search(
+        self,
+        ticket: TicketLike | Sequence[TicketLike],
+        k: int = 5,
+        *,
+        embedding: np.ndarray | None = None,
+        exclude: Iterable[str] = (),
+        language: str | Sequence[str | None] | None = None,
+    ) -> list[SimilarTicket] | list[list[SimilarTicket]]:
+        """The ``k`` most similar indexed tickets to ``ticket`` (a ticket, dict or text); a list of tickets
+        gives a list of answers.
+
+        ``embedding``: the e5 query vector(s) when already computed; ``exclude``: ids to leave out (each
+        ticket's own id always is); ``language``: the ticket's language (detected when omitted), or one per
+        ticket.
+        """
+        items, single = as_list(ticket, (str, Ticket, Mapping))
+        if not items:
+            return []
+        parsed = [ticket_text(item, self.max_chars) for item in items]
+        texts = [text for _, text in parsed]
+        if embedding is None:
+            embedding = self.encoder.encode(texts, kind="query")
+        if language is None:
+            languages: list[str | None] = detect_languages(texts)
+        else:
+            languages = per_item(language, len(items), "languages")
+        skip = list(exclude)
+        exclude_ids = [[*skip, *([t.id] if t.id else [])] for t, _ in parsed]
+        found = self.find_similar_batch(embedding, k, exclude=exclude_ids, languages=languages)
+        return found[0] if single else found
+
     def find_similar(
         self,
-        ticket: Ticket | dict[str, Any] | str,
+        ticket: TicketLike,
         k: int = 5,
         *,
         embedding: np.ndarray | None = None,
         exclude: Iterable[str] = (),
     ) -> list[SimilarTicket]:
-        """The ``k`` most similar indexed tickets (``exclude``: ids to leave out; the ticket's own id is)."""
-        parsed, text = ticket_text(ticket, self.max_chars)
-        if embedding is None:
-            embedding = self.encoder.encode([text], kind="query")[0]
-        exclude = [*exclude, *([parsed.id] if parsed.id else [])]
-        language = detect_languages([text])[0]
-        return self.find_similar_batch([embedding], k, exclude=[list(exclude)], languages=[language])[0]
+        """:meth:`search` for one ticket (kept for compatibility)."""
+        return self.search(ticket, k, embedding=embedding, exclude=exclude)  # type: ignore[return-value]
 
     def find_similar_batch(
         self,
@@ -528,17 +482,17 @@ class TicketIndex:
         exclude: Sequence[Iterable[str]] | None = None,
         languages: Sequence[str | None] | None = None,
     ) -> list[list[SimilarTicket]]:
-        """:meth:`find_similar` for many e5 query embeddings (``languages``: the tickets' languages)."""
+        """The similar tickets of many e5 query embeddings (``languages``: the tickets' languages); what
+        :meth:`search` does once the tickets are embedded, and what the pipeline step calls."""
         embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if self._dense is None or not self.records:
             return [[] for _ in embeddings]
-        if embeddings.shape[1] != self._dim:
-            raise EncoderMismatchError(f"embeddings have dim {embeddings.shape[1]}, the index {self._dim}")
+        embeddings = self._query_vectors(embeddings, len(embeddings))
         langs = list(languages) if languages is not None else [None] * len(embeddings)
         embeddings = neutralize(embeddings, langs, self._encoder_name)
         exclude_sets = [set(e) for e in exclude] if exclude is not None else [set() for _ in embeddings]
         extra = max((len(e) for e in exclude_sets), default=0)
-        scores, ids = self._dense.search(embeddings, k + extra)
+        scores, ids = self._nearest(embeddings, k + extra)
         n_k = adaptive_k(len(self.records))
         r_query = self._neighbour_mean(embeddings, n_k, skip_self=False)
         out: list[list[SimilarTicket]] = []
@@ -551,7 +505,7 @@ class TicketIndex:
             if not keep:
                 out.append([])
                 continue
-            hit_vecs = self._dense.reconstruct([self._int_ids[t] for _, t in keep])
+            hit_vecs = self._vectors([self._int_ids[t] for _, t in keep])
             r_hits = self._neighbour_mean(hit_vecs, n_k, skip_self=True)
             hits = []
             for rank, ((score, tid), r_hit) in enumerate(zip(keep, r_hits, strict=True), start=1):
@@ -571,74 +525,20 @@ class TicketIndex:
         return out
 
     # ------------------------------------------------------------------ persistence
-    def _write(self, folder: Path) -> None:
-        config = {
-            "format": FORMAT,
-            "format_version": 1,
-            "encoder": self._encoder_name,
-            "dim": self._dim,
-            "hnsw_threshold": self.hnsw_threshold,
-            "duplicate_threshold": self.duplicate_threshold,
-            "max_chars": self.max_chars,
-            "next_id": self._next,
-            "tickets": len(self.records),
-        }
-        (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-        db = sqlite3.connect(folder / "tickets.sqlite")
-        try:
-            db.execute(
-                "CREATE TABLE tickets (id TEXT PRIMARY KEY, vec_id INTEGER UNIQUE NOT NULL,"
-                " data TEXT NOT NULL)"
-            )
-            db.executemany(
-                "INSERT INTO tickets VALUES (?, ?, ?)",
-                [(t, self._int_ids[t], json.dumps(r, ensure_ascii=False)) for t, r in self.records.items()],
-            )
-            db.commit()
-        finally:
-            db.close()
-        (self._dense or VectorIndex(self._dim or 1, hnsw_threshold=self.hnsw_threshold)).save(folder, "dense")
-
-    def save(self, path: str | Path) -> Path:
-        """Save atomically (a crash mid-save leaves the previous save intact)."""
-        if self._encoder_name is None:
-            raise TriageError("nothing to save: the index is empty and has no encoder yet")
-        return save_version(path, self._write, {"format": FORMAT, "encoder": self._encoder_name})
-
-    @classmethod
-    def load(cls, path: str | Path, encoder: Encoder | None = None) -> TicketIndex:
-        """Load an index saved by :meth:`save` (hashes and encoder checked)."""
-        folder, _ = read_current(path, required=FILES)
-        config = read_json(folder, "config.json")
-        if config.get("format") != FORMAT:
-            raise TriageError(f"{path} is not a ticket index (format {config.get('format')!r})")
-        index = cls(
-            None,
-            hnsw_threshold=config["hnsw_threshold"],
-            duplicate_threshold=config["duplicate_threshold"],
-            max_chars=config["max_chars"],
+    def _write_table(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "CREATE TABLE tickets (id TEXT PRIMARY KEY, vec_id INTEGER UNIQUE NOT NULL, data TEXT NOT NULL)"
         )
-        index._encoder_name, index._dim = canonical_family(config["encoder"]), config["dim"]
-        if encoder is not None:
-            index._check(encoder, where=f"the ticket index at {path}")
-            index._encoder = encoder
-        index._next = config["next_id"]
-        db = sqlite3.connect(f"file:{folder / 'tickets.sqlite'}?mode=ro", uri=True)
-        try:
-            for tid, vec_id, data in db.execute("SELECT id, vec_id, data FROM tickets"):
-                index.records[tid] = json.loads(data)
-                index._int_ids[tid] = vec_id
-                index._by_int[vec_id] = tid
-        except sqlite3.DatabaseError as exc:
-            raise ModelIntegrityError(
-                f"{folder / 'tickets.sqlite'} is not a readable ticket table ({exc}); rebuild the index"
-            ) from None
-        finally:
-            db.close()
-        index._dense = VectorIndex.load(folder, "dense")
-        if len(index._dense) != len(index.records):
-            raise TriageError(f"{folder}: vector index and ticket table disagree; rebuild the index")
-        return index
+        db.executemany(
+            "INSERT INTO tickets VALUES (?, ?, ?)",
+            [(t, self._int_ids[t], json.dumps(r, ensure_ascii=False)) for t, r in self.records.items()],
+        )
+
+    def _read_table(self, db: sqlite3.Connection) -> None:
+        for tid, vec_id, data in db.execute("SELECT id, vec_id, data FROM tickets"):
+            self.records[tid] = json.loads(data)
+            self._int_ids[tid] = vec_id
+            self._by_int[vec_id] = tid
 
 
 def _read_tickets(path: str | Path) -> list[dict[str, Any]]:

@@ -7,7 +7,9 @@ Layout::
       v000003/            the live copy: data files + manifest.json (sha256 of every file)
 
 ``save`` writes a complete new version in a hidden temp folder, fsyncs it, renames it to ``vNNNNNN`` and only
-then swaps ``CURRENT.json`` with ``os.replace``. A process killed at any moment leaves either the old pointer
+then swaps ``CURRENT.json`` with ``os.replace``. The manifest is :mod:`triage.persist`'s (written by
+:func:`~triage.persist.write_manifest`, checked by :func:`~triage.persist.opening`), so a version folder is
+verified exactly like any other saved model. A process killed at any moment leaves either the old pointer
 (old version intact) or the new one (new version complete); leftovers are cleaned by the next save.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 
 from triage.errors import TriageError
 from triage.locking import exclusive_lock
-from triage.models import ModelIntegrityError, verify_manifest, write_manifest
+from triage.persist import opening, write_manifest
 
 __all__ = [
     "LOCK",
@@ -32,7 +34,6 @@ __all__ = [
     "is_store",
     "looks_like_store",
     "read_current",
-    "read_json",
     "save_version",
     "store_lock",
 ]
@@ -99,8 +100,13 @@ def _versions(root: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in root.iterdir() if p.is_dir() and (m := _VERSION.match(p.name)))
 
 
-def save_version(root: str | Path, write: Callable[[Path], None], manifest_extra: dict[str, Any]) -> Path:
-    """Write a new version of the store at ``root``; ``write(tmp_dir)`` fills it. Returns the new folder."""
+def save_version(
+    root: str | Path, write: Callable[[Path], None], *, kind: str, **manifest_extra: Any
+) -> Path:
+    """Write a new version of the store at ``root``; ``write(tmp_dir)`` fills it. Returns the new folder.
+
+    ``kind`` and ``manifest_extra`` go into the version's manifest as in :func:`triage.persist.saving`.
+    """
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise TriageError(f"cannot save to {root}: it is a file, not a directory")
@@ -109,7 +115,7 @@ def save_version(root: str | Path, write: Callable[[Path], None], manifest_extra
             f"cannot save to {root}: the folder is not empty and is not a triage index; choose a new folder"
         )
     with store_lock(root):
-        return _save_locked(root, write, manifest_extra)
+        return _save_locked(root, write, {"type": kind, **manifest_extra})
 
 
 def _save_locked(root: Path, write: Callable[[Path], None], manifest_extra: dict[str, Any]) -> Path:
@@ -145,11 +151,13 @@ def _save_locked(root: Path, write: Callable[[Path], None], manifest_extra: dict
     return root / name
 
 
-def read_current(root: str | Path, required: Iterable[str] | None = None) -> tuple[Path, dict[str, Any]]:
-    """The live version folder of a store and its verified manifest.
+def read_current(
+    root: str | Path, required: Iterable[str] | None = None, *, kind: str | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """The live version folder of a store and its verified manifest (:func:`triage.persist.opening`).
 
     ``required``: the files the caller will read; each must be listed in the manifest, and no unlisted file
-    may sit in the version folder (see :func:`triage.models.verify_manifest`).
+    may sit in the version folder. ``kind``: the manifest ``type`` expected (older saves have none).
     """
     root = Path(root)
     if not root.exists():
@@ -165,7 +173,7 @@ def read_current(root: str | Path, required: Iterable[str] | None = None) -> tup
     folder = root / name
     if not folder.is_dir():
         raise TriageError(f"{root / POINTER} names {name}, which is missing; restore it or rebuild the index")
-    return folder, verify_manifest(folder, required=required)
+    return opening(folder, kind=kind, required=required)
 
 
 def not_a_store_message(root: Path) -> str:
@@ -177,16 +185,6 @@ def not_a_store_message(root: Path) -> str:
             f"interrupted or is still running); {build}"
         )
     return f"{root} is not a saved triage index (no {POINTER}); {build}"
-
-
-def read_json(folder: Path, name: str) -> Any:
-    """A JSON file of a verified version folder; one that does not parse is a :class:`ModelIntegrityError`."""
-    try:
-        return json.loads((folder / name).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(
-            f"{folder / name} is unreadable ({exc}); restore it or rebuild the index"
-        ) from None
 
 
 def cache_root() -> Path:

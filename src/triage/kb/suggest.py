@@ -8,16 +8,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from triage.errors import InputError
-from triage.kb.base import KnowledgeBase, SearchResult
+from triage.errors import ConfigError, InputError
+from triage.kb.base import KnowledgeBase
+from triage.kb.hybrid import per_item
+from triage.kb.results import SearchResult, SuggestionSet
 from triage.locking import exclusive_lock
 from triage.schema import Suggestion
+from triage.tickets import as_list
 
 #: Abstain below this margin: the 90th percentile of margins when the right article is missing (StackFAQ,
 #: leave-the-answer-out, even threads), so about 10% of such queries still get a draft.
@@ -117,24 +119,6 @@ def draft_reply(
         parts.append(pieces["link"].format(url=url))
     parts.append(pieces["bye"] + (f"\n{signature}" if signature else ""))
     return "\n\n".join(parts)
-
-
-@dataclass
-class SuggestionSet:
-    """Suggestions for one ticket. ``abstained``: no article stood out clearly, so no draft is offered."""
-
-    suggestions: list[Suggestion] = field(default_factory=list)
-    abstained: bool = True
-    margin: float = 0.0
-    reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "abstained": self.abstained,
-            "margin": self.margin,
-            "reason": self.reason,
-            "suggestions": [s.model_dump() for s in self.suggestions],
-        }
 
 
 Action = Literal["accepted", "edited", "rejected"]
@@ -248,7 +232,7 @@ class ReplySuggester:
         signature: str | None = None,
     ) -> None:
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise ConfigError(f"k must be at least 1, got {k}")
         self.kb = kb
         self.k = k
         self.min_margin = min_margin
@@ -259,19 +243,24 @@ class ReplySuggester:
 
     def suggest(
         self,
-        text: str,
+        text: str | Sequence[str],
         *,
-        language: str | None = None,
+        language: str | Sequence[str | None] | None = None,
         embedding: np.ndarray | None = None,
-        name: str | None = None,
-    ) -> SuggestionSet:
-        """Suggestions for one ticket text (``embedding``: its e5 query vector, when already computed)."""
-        return self.suggest_batch(
-            [text],
-            languages=[language],
-            embeddings=None if embedding is None else np.atleast_2d(embedding),
-            names=[name],
-        )[0]
+        name: str | Sequence[str | None] | None = None,
+    ) -> SuggestionSet | list[SuggestionSet]:
+        """Suggestions for one ticket text, or a list of them for a list of texts.
+
+        ``language`` / ``name`` (the customer's, for the greeting): one for all or one per text;
+        ``embedding``: the e5 query vector(s), when already computed.
+        """
+        texts, single = as_list(text)
+        languages = per_item(language, len(texts), "languages")
+        names = per_item(name, len(texts), "names")
+        vectors = None if embedding is None else (np.atleast_2d(embedding) if single else embedding)
+        results = self.kb.search(texts, self.k, language=languages, embedding=vectors)
+        sets = [self._compose(r, lang, who) for r, lang, who in zip(results, languages, names, strict=True)]
+        return sets[0] if single else sets
 
     def suggest_batch(
         self,
@@ -281,15 +270,13 @@ class ReplySuggester:
         embeddings: np.ndarray | None = None,
         names: Sequence[str | None] | None = None,
     ) -> list[SuggestionSet]:
-        """:meth:`suggest` for many tickets."""
-        languages = list(languages) if languages is not None else [None] * len(texts)
-        names = list(names) if names is not None else [None] * len(texts)
-        results = self.kb.search_batch(list(texts), self.k, languages=languages, embeddings=embeddings)
-        return [self._compose(r, lang, name) for r, lang, name in zip(results, languages, names, strict=True)]
+        """:meth:`suggest` for a list of texts (kept for compatibility)."""
+        found = self.suggest(list(texts), language=languages, embedding=embeddings, name=names)
+        return found  # type: ignore[return-value]
 
     def _compose(self, result: SearchResult, language: str | None, name: str | None) -> SuggestionSet:
         if not result.hits:
-            return SuggestionSet([], True, 0.0, "the knowledge base is empty")
+            return SuggestionSet(reason="the knowledge base is empty")
         wanted = (language or "").lower()
         abstained = result.margin < self.min_margin
         reason = (
@@ -321,7 +308,9 @@ class ReplySuggester:
                     margin=round(result.margin, 4) if rank == 1 else None,
                 )
             )
-        return SuggestionSet(suggestions, abstained, result.margin, reason)
+        return SuggestionSet(
+            suggestions=suggestions, abstained=abstained, margin=result.margin, reason=reason
+        )
 
     def record_feedback(
         self, ticket_id: str, article_id: str, action: Action, **details: Any

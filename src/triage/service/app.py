@@ -30,6 +30,7 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
 from triage import __version__
+from triage.kb.results import ArticleHit
 from triage.schema import Ticket, TriageResult
 from triage.service.batcher import Batcher, describe
 from triage.service.errors import (
@@ -79,26 +80,12 @@ class KBSearchRequest(BaseModel):
     mode: Literal["fused", "dense", "bm25"] | None = None
 
 
-class KBHit(BaseModel):
-    article_id: str
-    title: str
-    score: float
-    passage: str
-    language: str
-    url: str | None = None
-    dense_score: float | None = None
-    bm25_score: float | None = None
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
-    chunk_id: int | None = None
-
-
 class KBSearchResponse(BaseModel):
     query: str
     mode: str
     margin: float
     gap: float
-    hits: list[KBHit]
+    hits: list[ArticleHit]  # the knowledge base's own result model
 
 
 class FeedbackRequest(BaseModel):
