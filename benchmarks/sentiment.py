@@ -11,7 +11,7 @@ Rows:
 - TweetEval test macro-recall (official metric) beside TimeLMs and the naive LR;
 - escalation cues: precision / recall / false alarms on the development set and on a held-out set written
   after
-  the lexicon was frozen (``triage.sentiment.cue_eval``);
+  the lexicon was frozen (``benchmarks/sentiment_cue_eval.py``);
 - latency per ticket of the ``sentiment`` and ``priority`` steps in the pipeline, and of the scorer on one
   text
   including its encoding; bad input (empty, emoji-only, 1 MB) handled without a crash.
@@ -214,7 +214,7 @@ def run(ctx: Context) -> list[Row]:
         )
 
     # ---------------------------------------------------------------- cues
-    from triage.sentiment.cue_eval import CUE_EVAL, CUE_HELDOUT, evaluate_cues
+    from benchmarks.sentiment_cue_eval import CUE_EVAL, CUE_HELDOUT, evaluate_cues
 
     for name, items in (("cues-dev", CUE_EVAL), ("cues-heldout", CUE_HELDOUT)):
         res = evaluate_cues(items=items)

@@ -537,3 +537,34 @@ def test_bundled_tickets_normalise_cleanly() -> None:
             assert normalize_text(message["text"]).text
     # the sample exercises every stripping step
     assert {"html", "quoted_reply", "signature", "disclaimer"} <= set(removed)
+
+
+# ------------------------------------------------------------------------------------------------
+# Language data (triage.lang): the closing lexicons above come from there
+# ------------------------------------------------------------------------------------------------
+
+
+def test_language_modules_hold_only_known_lower_case_data() -> None:
+    from triage import lang
+
+    for code in lang.LANGUAGES:
+        module = lang.module(code)
+        for name, value in vars(module).items():
+            if not name.isupper():
+                continue
+            assert name in lang.FIELDS or name == "WEEKDAYS", (code, name)
+            phrases = [p for group in value.values() for p in group] if isinstance(value, dict) else value
+            phrases = [phrases] if isinstance(phrases, str) else list(phrases)
+            assert phrases and all(p == p.lower() and p.strip() == p for p in phrases), (code, name)
+    with pytest.raises(ValueError, match="no language data"):
+        lang.module("xx")
+    with pytest.raises(KeyError):
+        lang.gather("GREETING", ["en"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Mit freundlichen Grüßen", "Üdvözlettel,", "С уважением, Мария", "Saludos cordiales", "Merci !"],
+)
+def test_closings_from_the_language_modules_start_a_signature(line: str) -> None:
+    assert strip_signature(f"The VPN drops every hour.\n\n{line}\nAnna") == "The VPN drops every hour."

@@ -523,3 +523,17 @@ def test_labelled_set_is_big_enough_and_consistent() -> None:
             if ent["type"] in validators:
                 assert not validators[ent["type"]](ent["text"]), ent
     assert decoys >= 50
+
+
+def test_name_finder_lexicons_are_consistent_with_the_language_modules() -> None:
+    """The PII-only lists in triage.lang refine the shared ones: each names members of the list it refines."""
+    from triage import lang
+    from triage.pii.names import NAME_LANGUAGES
+
+    for code in NAME_LANGUAGES:
+        module = lang.module(code)
+        closings = {*module.CLOSINGS, *getattr(module, "WEAK_CLOSINGS", ()), *module.THANKS}
+        assert module.PII_SKIPPED_CLOSINGS <= closings, code
+        assert module.EVERYDAY_CLOSINGS <= closings - module.PII_SKIPPED_CLOSINGS, code
+        assert set(getattr(module, "AMBIGUOUS_INTRODUCTIONS", ())) <= set(module.INTRODUCTIONS), code
+        assert set(getattr(module, "LOWERCASE_TITLES", ())) <= set(getattr(module, "TITLES", ())), code

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from triage.sentiment import CUE_KINDS, CueDetector, detect_cues
-from triage.sentiment.cue_eval import CUE_EVAL, CUE_HELDOUT, evaluate_cues
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # the labelled cue set lives in benchmarks/, at the repo root
+    sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.sentiment_cue_eval import CUE_EVAL, CUE_HELDOUT, evaluate_cues  # noqa: E402
 
 
 def kinds(text: str) -> list[str]:

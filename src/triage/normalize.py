@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from triage import lang
+
 __all__ = [
     "NormalizedText",
     "fold_whitespace",
@@ -417,30 +419,16 @@ def strip_quoted_reply(text: str) -> str:
 # Signatures
 # --------------------------------------------------------------------------------------------------
 
+# The closing lexicons of these languages (triage.lang), joined in this order.
+_SIGNATURE_LANGUAGES = ("en", "de", "hu", "ru", "fr", "es")
 # Unambiguous closing phrases: may be followed by punctuation and/or a short name on the same line.
-_CLOSINGS = (
-    # en
-    r"best regards|kind regards|kindest regards|warm regards|warmest regards|with regards|many regards|"
-    r"best wishes|all the best|sincerely|yours sincerely|sincerely yours|yours faithfully|yours truly|"
-    # de
-    r"mit freundlichen grüßen|mit freundlichen grüssen|mit freundlichem gruß|mit freundlichem gruss|"
-    r"freundliche grüße|freundliche grüsse|viele grüße|viele grüsse|beste grüße|beste grüsse|"
-    r"liebe grüße|liebe grüsse|schöne grüße|schöne grüsse|herzliche grüße|herzliche grüsse|mfg|"
-    # hu
-    r"üdvözlettel|tisztelettel|baráti üdvözlettel|szívélyes üdvözlettel|köszönettel|"
-    # ru
-    r"с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|"
-    # fr
-    r"cordialement|bien cordialement|très cordialement|bien à vous|sincères salutations|"
-    r"meilleures salutations|"
-    # es
-    r"saludos|saludos cordiales|un saludo|un cordial saludo|atentamente|cordialmente"
-)
+_CLOSINGS = "|".join(lang.gather("CLOSINGS", _SIGNATURE_LANGUAGES))
 # Short, ambiguous closings ("Best", "Regards", "Grüße", "Üdv"): only alone or followed by punctuation.
-_WEAK_CLOSINGS = (
-    r"regards|best|cheers|respectfully|gruß|gruss|grüße|grüsse|lg|vg|üdv|üdvözlet|salutations|"
-    r"bonne journée|un abrazo"
-)
+_WEAK_CLOSINGS = "|".join(lang.gather("WEAK_CLOSINGS", _SIGNATURE_LANGUAGES))
+# Thank-you lines only count as a closing when they stand alone ("Thanks," / "Danke!" / "Спасибо.").
+_THANKS = "|".join(lang.gather("THANKS", _SIGNATURE_LANGUAGES))
+# "Sent from my iPhone", "Von meinem iPhone gesendet", ...
+_MOBILE_SIGN_OFFS = "|".join(lang.gather("MOBILE_SIGN_OFFS", _SIGNATURE_LANGUAGES))
 # Up to four short words after the closing, e.g. a name: "Best regards, John Smith".
 _NAME_TAIL = r"(?:\S{1,30}(?:\s\S{1,30}){0,3})?"
 _CLOSING_RE = re.compile(
@@ -448,20 +436,8 @@ _CLOSING_RE = re.compile(
     rf"{_NAME_TAIL}$",
     re.IGNORECASE,
 )
-# Thank-you lines only count as a closing when they stand alone ("Thanks," / "Danke!" / "Спасибо.").
-_THANKS_RE = re.compile(
-    r"(?:thanks|thank you|thanks in advance|many thanks|thx|danke|vielen dank|danke schön|"
-    r"köszönöm|köszi|előre is köszönöm|спасибо|заранее спасибо|merci|merci d'avance|merci beaucoup|"
-    r"gracias|muchas gracias|gracias de antemano)[\s,.!]*$",
-    re.IGNORECASE,
-)
-_MOBILE_RE = re.compile(
-    r"(?:sent from my|sent from outlook|sent from mail for|get outlook for|von meinem .{1,40} gesendet|"
-    r"gesendet von meinem|envoyé de mon|envoyé depuis mon|enviado desde mi|enviado desde outlook|"
-    r"отправлено с (?:iphone|ipad|android|мобильного|моего)|отправлено из (?:мобильной|почты)|"
-    r"az? .{1,30}(?:ról|ről) küldve|küldve (?:az? )?.{1,30}(?:ról|ről)$)",
-    re.IGNORECASE,
-)
+_THANKS_RE = re.compile(rf"(?:{_THANKS})[\s,.!]*$", re.IGNORECASE)
+_MOBILE_RE = re.compile(rf"(?:{_MOBILE_SIGN_OFFS})", re.IGNORECASE)
 
 
 def _is_closing(line: str) -> bool:

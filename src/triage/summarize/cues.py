@@ -1,9 +1,9 @@
 """Lexical cues for the structured summary, in the languages of the sample backlog (en de hu ru fr es pt it).
 
-Cue lists are small and readable on purpose: they nudge the ranking (a greeting is not a summary sentence,
-"I already restarted it" is what the customer *tried*), and the ranking still works for languages without
-cues. Facts (order and invoice numbers, dates, amounts, error codes, versions, product names) are found with
-regular expressions that do not depend on the language.
+Cue lists (phrases in :mod:`triage.lang`) are small and readable on purpose: they nudge the ranking (a
+greeting is not a summary sentence, "I already restarted it" is what the customer *tried*), and the ranking
+still works for languages without cues. Facts (order and invoice numbers, dates, amounts, error codes,
+versions, product names) are found with regular expressions that do not depend on the language.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from triage import lang
 from triage.caseless import CaselessPattern
 
 
@@ -25,90 +26,23 @@ def _words(*phrases: str) -> CaselessPattern:
     return CaselessPattern(rf"(?<!\w)(?:{body})(?!\w)")
 
 
-GREETING = _words(
-    "hi|hello|hey|hiya|dear|good morning|good afternoon|good evening|greetings|hi there|hello there",
-    "dear sir or madam|dear sir|dear madam|dear sirs|dear team|dear support|to whom it may concern",
-    "sehr geehrte damen und herren|liebes team|hallo zusammen|tisztelt hölgyem|tisztelt uram|tisztelt cím",
-    "уважаемые господа|madame, monsieur|estimados señores|prezados senhores|gentili signori",
-    "hallo|guten tag|guten morgen|sehr geehrte*|liebe|lieber|moin|servus|grüß gott",
-    "szia|sziasztok|helló|hello|tisztelt|kedves|jó napot|jó napot kívánok|üdv",
-    "здравствуйте|привет|добрый день|добрый вечер|доброе утро|уважаем*",
-    "bonjour|bonsoir|salut|madame|monsieur|cher|chère",
-    "hola|buenos días|buenas tardes|buenas|estimado|estimada|estimados",
-    "olá|oi|bom dia|boa tarde|boa noite|prezado|prezada|caro|cara",
-    "ciao|buongiorno|buonasera|gentile|salve",
-)
-THANKS = _words(
-    "thanks|thank you|thank u|thx|ty|cheers|regards|best regards|kind regards|best "
-    "wishes|best|sincerely|appreciate it",
-    "danke|vielen dank|danke schön|dankeschön|mfg|viele grüße|beste grüße|mit freundlichen grüßen|lg",
-    "köszönöm|köszi|köszönjük|üdvözlettel|tisztelettel|előre is köszönöm",
-    "спасибо|благодарю|с уважением|заранее спасибо",
-    "merci|merci beaucoup|cordialement|bien à vous|bonne journée",
-    "gracias|muchas gracias|saludos|un saludo|atentamente",
-    "obrigado|obrigada|atenciosamente|abraços|valeu",
-    "grazie|cordiali saluti|distinti saluti",
-)
+#: The languages whose cue phrases (triage.lang) the summariser reads.
+CUE_LANGUAGES: tuple[str, ...] = ("en", "de", "hu", "ru", "fr", "es", "pt", "it")
+
+
+def _cues(kind: str) -> CaselessPattern:
+    """The summariser's cue phrases of ``kind`` in every cue language, as one pattern."""
+    return _words(*lang.gather("SUMMARY_CUES", CUE_LANGUAGES, kind))
+
+
+GREETING = _words(*lang.gather("GREETINGS", CUE_LANGUAGES), *lang.gather("SUMMARY_GREETINGS", CUE_LANGUAGES))
+THANKS = _cues("thanks")
 #: Service pleasantries that carry no content of their own.
-PLEASANTRY = _words(
-    "sorry to hear|we're sorry|we are sorry|so sorry|apologies for|apologize for|apologise for|sorry for the",
-    "happy to help|glad to help|here to help|thanks for reaching out|thank you for reaching out",
-    "thanks for contacting|thank you for contacting|thanks for getting in touch|hope this helps",
-    "let us know|have a great day|have a nice day|you're welcome|no problem|my pleasure",
-    "thanks for your patience|thank you for your patience|we appreciate your patience|thanks for waiting",
-    "es tut uns leid|gerne geschehen|sajnáljuk|elnézést|приносим извинения|извините",
-    "désolé|nous sommes désolés|lo sentimos|disculpa|lamentamos|desculpe",
-)
-PROBLEM = _words(
-    "not working|doesn't work|does not work|didn't work|won't|wont|can't|cannot|can not|couldn't|unable",
-    "error|issue|problem|broken|fail|fails|failed|failing|failure|crash|crashes|crashed|missing|wrong|bug",
-    "never arrived|hasn't arrived|has not arrived|not arrived|not received|haven't received|didn't receive",
-    "charged twice|double charged|overcharged|stuck|frozen|freezes|down|outage|not showing|not "
-    "loading|damaged",
-    "delayed|late|lost|locked|declined|rejected|stopped|keeps",
-    "funktioniert nicht|geht nicht|kann nicht|fehler|problem|kaputt|defekt|nicht angekommen|fehlt|falsch",
-    "nem működik|nem tudok|nem tudom|hiba|hibás|probléma|nem érkezett|elromlott|nem jön|nem megy|rossz",
-    "не работает|не могу|ошибка|проблема|не пришёл|не пришел|не пришла|сломал*|не получил*|не открывается",
-    "ne fonctionne pas|ne marche pas|impossible|erreur|problème|pas reçu|panne|bloqué|cassé",
-    "no funciona|no puedo|error|problema|no ha llegado|no llegó|roto|no recibí|bloqueado",
-    "não funciona|não consigo|erro|problema|não chegou|quebrado|não recebi|bloqueado",
-    "non funziona|errore|problema|non arrivato|rotto",
-)
-REQUEST = _words(
-    "please|pls|plz|could you|can you|would you|will you|i need|i want|i'd like|i would like|help "
-    "me|need help",
-    "how do i|how can i|how to|when will|where is|is it possible|refund|cancel|replace|replacement|fix",
-    "bitte|können sie|könnten sie|ich möchte|ich brauche|wie kann|wann|erstatten|stornieren",
-    "kérem|kérném|kérek|szeretném|szeretnék|segítsen|segítsenek|hogyan|mikor|visszatérítés|lemondani",
-    "пожалуйста|прошу|помогите|хочу|хотел*|как мне|когда|верните|отменить",
-    "s'il vous plaît|svp|pouvez-vous|pourriez-vous|je voudrais|j'aimerais|comment|quand|rembourser|annuler",
-    "por favor|puede|pueden|podrían|podría|quiero|necesito|quisiera|cómo|cuándo|reembolso|cancelar",
-    "pode|podem|poderiam|gostaria|preciso|quero|como|quando|reembolso|cancelar",
-    "per favore|potete|potreste|vorrei|ho bisogno|come posso|rimborso",
-)
-TRIED = _words(
-    "i tried|i've tried|i have tried|tried to|tried|already|i restarted|restarted|rebooted|reinstalled",
-    "re-installed|cleared|reset|re-paired|repaired|unpaired|updated|i checked|checked|i followed|followed",
-    "turned it off and on|logged out|signed out|changed my password|contacted|called|emailed",
-    "versucht|bereits|schon|neu gestartet|neu installiert|zurückgesetzt|gelöscht|aktualisiert",
-    "próbáltam|megpróbáltam|már|újraindítottam|újratelepítettem|töröltem|frissítettem",
-    "пробовал*|попробовал*|уже|перезагрузил*|переустановил*|очистил*|обновил*",
-    "j'ai essayé|essayé|déjà|redémarré|réinstallé|vidé|mis à jour",
-    "he intentado|intenté|probé|ya he|reinicié|reinstalé|borré|actualicé",
-    "tentei|já tentei|reiniciei|reinstalei|limpei|atualizei",
-    "ho provato|già|riavviato|reinstallato",
-)
-STATUS = _words(
-    "resolved|fixed|refunded|refund has been|we have sent|we've sent|has been|have been|will be|escalated",
-    "replaced|shipped|dispatched|cancelled|canceled|processed|issued|credited|reset your|closed",
-    "dm|direct message|send us|reach out|follow up|look into|looking into|investigate|forwarded|passed on",
-    "erledigt|behoben|erstattet|versendet|storniert|weitergeleitet",
-    "megoldva|javítva|visszatérítettük|elküldtük|továbbítottuk",
-    "решено|исправлено|возвращены|отправлен*|передали",
-    "résolu|corrigé|remboursé|envoyé|transmis",
-    "resuelto|solucionado|reembolsado|enviado|reenviado",
-    "resolvido|corrigido|reembolsado|enviado|encaminhado",
-)
+PLEASANTRY = _cues("pleasantry")
+PROBLEM = _cues("problem")
+REQUEST = _cues("request")
+TRIED = _cues("tried")
+STATUS = _cues("status")
 
 _HANDLE = re.compile(r"(?<![\w.])@\w{1,30}")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)

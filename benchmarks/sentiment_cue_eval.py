@@ -1,5 +1,7 @@
 """A small hand-labelled set for measuring the escalation-cue detector (``python -m benchmarks sentiment``).
 
+Benchmark data, not part of the library (it was ``triage.sentiment.cue_eval``); the tests import it too.
+
 Short helpdesk messages in en de hu ru fr es (20-22 each) plus it and pt (8 each); about half have no cue, and
 many of those are traps (a negated cue, "try again", a delivery "délai", a "data di scadenza", a food
 "Gericht"). Each item lists the cue kinds a careful agent would mark. The set was written by the detector's
@@ -7,6 +9,10 @@ author, after the lexicon: treat the numbers as an optimistic check, not an inde
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from triage.sentiment.cues import CueDetector
 
 #: (language, text, expected cue kinds)
 CUE_EVAL: list[tuple[str, str, frozenset[str]]] = [
@@ -256,11 +262,11 @@ CUE_HELDOUT: list[tuple[str, str, frozenset[str]]] = [
 ]
 
 
-def evaluate_cues(detector=None, items=None) -> dict:
+def evaluate_cues(
+    detector: CueDetector | None = None, items: Iterable[tuple[str, str, frozenset[str]]] | None = None
+) -> dict:
     """Precision / recall of cue kinds per message on ``items`` (default :data:`CUE_EVAL`), overall and per
     language, and the share of cue-free messages flagged with any cue."""
-    from triage.sentiment.cues import CueDetector
-
     detector = detector or CueDetector()
     stats: dict[str, dict[str, int]] = {}
     errors: list[dict] = []
