@@ -165,13 +165,13 @@ def dry_run_config(config: TriageConfig) -> tuple[TriageConfig, dict[str, str]]:
     from triage.errors import EncoderMismatchError
     from triage.pipeline import Triager
 
-    encoder = HashingEncoder()
+    triager = Triager(config, encoder=HashingEncoder())  # checks the pipeline; builds no step yet
     left_out: dict[str, str] = {}
     for step in config.steps:
         if step in ENCODER_FREE_STEPS:
             continue
         try:
-            _ = Triager(config.model_copy(update={"steps": [step]}), encoder=encoder).steps
+            triager.analysis.specs[step].build(triager, triager.options[step])
         except EncoderMismatchError as exc:
             left_out[step] = str(exc)
     kept = [step for step in config.steps if step not in left_out]
