@@ -309,3 +309,78 @@ def test_tune_thresholds_learns_to_abstain_on_out_of_scope_rows(tmp_path):
     assert np.mean([not p.abstained for p in preds[: len(y_val) - n]]) >= 0.3  # in scope: many still routed
     card = (clf.save(tmp_path / "m") / "MODEL_CARD.md").read_text()
     assert "**in use**" in card and f"{n} out of scope" in card
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"features": "tfidf"},
+            r"features='tfidf' is not valid; features must be one of 'auto', 'embedding'",
+        ),
+        ({"target_precision": 1.5}, r"target_precision=1.5 .* a number in \(0, 1\]"),
+        ({"validation_size": 0.0}, r"validation_size=0.0 .* a number in \(0, 1\)"),
+        ({"cv": 1}, r"cv=1 .* None or an int >= 2"),
+        ({"class_weight": "auto"}, r"class_weight='auto' .* one of 'balanced' or None"),
+        ({"C": 0}, r"C=0 .* a number > 0"),
+        ({"C": (1.0, -1.0)}, r"C=\(1.0, -1.0\) .* a list whose items are each a number > 0"),
+        ({"memory_per_class": -1}, r"memory_per_class=-1 .* an int >= 0"),
+        ({"calibrate": "yes"}, r"calibrate='yes' .* True or False"),
+    ],
+)
+def test_bad_parameters_name_the_parameter_and_what_to_pass(params, match):
+    X, y = make_embeddings(n=60, dim=8)
+    with pytest.raises(InputError, match=match) as info:
+        TicketClassifier(**params).fit(X, y)
+    assert "set_params(" in str(info.value) and "TicketClassifier" in str(info.value)
+
+
+def test_parameters_are_declared_once_and_checked_at_fit():
+    clf = TicketClassifier()
+    assert set(TicketClassifier._parameter_constraints) == set(clf.get_params())
+    clf._validate_params()  # the defaults are valid
+    X, y = make_embeddings(n=120, dim=8)
+    clf.set_params(C=1.0, cv=None, abstain_threshold=0.5, fine_tune=None).fit(X, y)
+    assert clf.abstain_threshold_ == 0.5
+
+
+def test_the_state_table_drives_save_and_load(tmp_path):
+    enc = HashEncoder()
+    texts, labels = make_texts(30, noise=0.1)
+    clf = TicketClassifier(encoder=enc, features="hybrid", C=10.0).fit(texts, labels)
+    loaded = TicketClassifier.load(clf.save(tmp_path / "m"), encoder=enc)
+    for field in TicketClassifier._state:
+        mine, theirs = getattr(clf, field.attr), getattr(loaded, field.attr)
+        if isinstance(mine, np.ndarray):
+            assert mine.dtype == theirs.dtype, field.attr
+            np.testing.assert_array_equal(mine, theirs)
+        else:
+            assert mine == theirs, field.attr
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["classes"] == ["account", "delivery", "refund"] and config["encoder"]["dim"] == 64
+    with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as weights:
+        assert set(weights.files) == {f.key for f in TicketClassifier._state if f.where == "array"} | {
+            "idf_0",
+            "idf_1",
+        }
+
+
+def test_predict_and_proba_take_one_text_or_a_list():
+    enc = HashEncoder()
+    texts, labels = make_texts(30, noise=0.1)
+    clf = TicketClassifier(encoder=enc, features="embedding").fit(texts, labels)
+    assert clf.predict("courier package tracking").tolist() == ["delivery"]
+    assert clf.predict_proba({"body": "refund my money"}).shape == (1, 3)
+    assert clf.predict_proba([]).shape == (0, 3)
+    assert clf.predictions([]) == []
+    assert clf("refund my money").label == "refund"
+
+
+def test_not_fitted_is_also_reported_to_scikit_learn():
+    from sklearn.utils.validation import check_is_fitted
+
+    clf = TicketClassifier()
+    with pytest.raises(Exception, match="not fitted"):
+        check_is_fitted(clf)
+    X, y = make_embeddings(n=120, dim=8)
+    check_is_fitted(clf.set_params(C=1.0).fit(X, y))

@@ -79,3 +79,19 @@ def test_tagger_bad_input():
         TicketTagger().fit(X, [[]] * 20)
     with pytest.raises(NotFittedError):
         TicketTagger().predict(X)
+
+
+def test_tagger_parameters_are_declared_and_checked():
+    assert set(TicketTagger._parameter_constraints) == set(TicketTagger().get_params())
+    X, tags = make_tagged(n=60)
+    with pytest.raises(InputError, match=r"C=0 .* a number > 0"):
+        TicketTagger(C=0).fit(X, tags)
+    with pytest.raises(InputError, match="target_precision=0"):
+        TicketTagger(target_precision=0).fit(X, tags)
+
+
+def test_tagger_takes_one_input_or_a_list(tagger):
+    model, X, _ = tagger
+    assert model.predict_proba(X[0]).shape == (1, 2)
+    assert model.predict(X[0]) == model.predict(X[:1])
+    assert model.predict_proba(np.zeros((0, X.shape[1]), dtype=np.float32)).shape == (0, 2)

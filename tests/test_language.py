@@ -144,3 +144,13 @@ def test_warm_up_loads_langdetect_before_the_first_vote():
     detector.warm_up()
     assert detector._langdetect_factory is not None
     assert detector.detect(TEXTS["fr"]).language == "fr"
+
+
+def test_detect_takes_one_text_or_a_list(detector):
+    one = detector.detect(TEXTS["de"])
+    many = detector.detect([TEXTS["de"], TEXTS["hu"], ""])
+    assert isinstance(many, list) and many[0] == one
+    assert [g.language for g in many] == ["de", "hu", "und"]
+    assert detector.detect_many((TEXTS["de"], TEXTS["hu"], "")) == many
+    assert detector.detect([]) == []
+    assert detector.detect(None).language == "und"  # type: ignore[call-overload]

@@ -105,3 +105,36 @@ def test_unfitted_and_bad_input_errors() -> None:
         SentimentHead().predict_proba(["x"], embeddings=np.zeros((1, 384)))
     with pytest.raises(InputError, match="texts"):
         SentimentHead().fit(["a", "b"], [0, 1], embeddings=np.zeros((3, 384)), languages=["en", "en"])
+
+
+def test_head_is_an_estimator_with_declared_parameters() -> None:
+    from sklearn.base import clone
+
+    head = SentimentHead(C=(0.5, 2.0), folds=3)
+    assert set(SentimentHead._parameter_constraints) == set(head.get_params())
+    twin = clone(head)
+    assert twin.get_params() == head.get_params() and not hasattr(twin, "embedding_")
+    with pytest.raises(InputError, match=r"folds=1 .* an int >= 2"):
+        SentimentHead(folds=1).fit(["a", "b"], [0, 1], embeddings=np.zeros((2, 8)), languages=["en", "en"])
+    with pytest.raises(InputError, match=r"weights=\(1.5,\)"):
+        SentimentHead(weights=(1.5,)).fit(["a"], [0], embeddings=np.zeros((1, 8)), languages=["en"])
+
+
+@pytest.mark.slow
+def test_predict_takes_one_text_or_a_list_and_encodes_when_not_given(trained, encoder) -> None:
+    head, texts, emb = trained
+    head.embedding_.set_params(encoder=encoder)  # the head's own encoder is the shared default one
+    one = head.predict_proba(texts[0], embeddings=emb[0], languages="en")
+    assert one.shape == (1, 3)
+    np.testing.assert_allclose(one, head.predict_proba(texts[:1], embeddings=emb[:1], languages=["en"]))
+    np.testing.assert_allclose(
+        head.predict_proba(texts[:3], languages="en"),
+        head.predict_proba(texts[:3], embeddings=emb[:3], languages=["en"] * 3),
+        atol=1e-5,
+    )
+    labels = head.predict(texts, embeddings=emb, languages=[lang for lang, _, _ in DATA])
+    assert labels.tolist() == [
+        ["negative", "neutral", "positive"][i]
+        for i in head.predict_proba(texts, embeddings=emb, languages=[lang for lang, _, _ in DATA]).argmax(1)
+    ]
+    assert head.predict("Thank you, you are wonderful!", languages="en").tolist() == ["positive"]

@@ -125,3 +125,31 @@ def test_cli_sentiment_command() -> None:
     assert any("vip" in r for r in out["priority"]["reasons"])
     bad = CliRunner().invoke(app, ["sentiment", "hello", "--metadata", "[1"])
     assert bad.exit_code == 2 and "not valid JSON" in bad.output
+
+
+def test_sentiment_parts_are_the_customers_ticket_parts(sample_tickets) -> None:
+    from triage.schema import Ticket
+    from triage.sentiment.scorer import ticket_parts
+    from triage.tickets import Part
+    from triage.tickets import ticket_parts as all_parts
+
+    thread = {
+        "subject": "Re: <b>Rechnung</b>",
+        "body": "<p>Hallo,</p><p>die Rechnung ist falsch.</p>",
+        "messages": [
+            {"role": "agent", "text": "Wir prüfen das."},
+            {"role": "customer", "text": "   "},
+            {"role": "customer", "text": "Immer noch falsch!"},
+            {"role": "note", "text": "intern"},
+        ],
+    }
+    for record in [*sample_tickets, thread]:
+        ticket = Ticket.model_validate(record)
+        parts = ticket_parts(ticket)
+        expected = [p for p in all_parts(ticket, max_part_chars=None) if p.role == "customer"]
+        assert [(p.text, p.source, p.message_index) for p in parts] == [
+            (p.text, p.source, p.message_index) for p in expected
+        ]
+        assert all(isinstance(p, Part) and p.index == p.message_index for p in parts)
+    parts = ticket_parts(Ticket.model_validate(thread))
+    assert [(p.source, p.message_index) for p in parts] == [("subject", None), ("body", None), ("message", 2)]

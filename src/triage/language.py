@@ -20,7 +20,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
+
+from triage.tickets import as_list
 
 UNDETERMINED = "und"
 #: Weights of the two detectors in the vote.
@@ -166,8 +168,23 @@ class LanguageDetector:
         lang = next(lang for lang, score in fast.items() if score == f1 and self._allowed(lang, scripts))
         return LanguageGuess(lang, round(min(FASTTEXT_WEIGHT * f1 + LANGDETECT_WEIGHT, 1.0), 4))
 
-    def detect(self, text: str) -> LanguageGuess:
-        """Detect the language of one text."""
+    @overload
+    def detect(self, texts: str) -> LanguageGuess: ...
+
+    @overload
+    def detect(self, texts: Sequence[str]) -> list[LanguageGuess]: ...
+
+    def detect(self, texts: str | Sequence[str]) -> LanguageGuess | list[LanguageGuess]:
+        """Detect the language of one text (one guess) or of each text of a list (a list of guesses)."""
+        batch, single = as_list(texts, (str, type(None)))  # None: no text, ``und``
+        guesses = [self._detect_one(text) for text in batch]
+        return guesses[0] if single else guesses
+
+    def detect_many(self, texts: Sequence[str]) -> list[LanguageGuess]:
+        """One guess per text: :meth:`detect` of a list."""
+        return self.detect(list(texts))
+
+    def _detect_one(self, text: str) -> LanguageGuess:
         cleaned = _STRIP.sub(" ", text or "")
         scripts = _letter_scripts(cleaned)
         if sum(scripts.values()) < self.min_letters:
@@ -191,10 +208,8 @@ class LanguageDetector:
         return LanguageGuess(lang, round(min(score, 1.0), 4))
 
     def __call__(self, texts: str | Sequence[str]) -> LanguageGuess | list[LanguageGuess]:
-        """Detect one text (returns one guess) or a batch (returns a list)."""
-        if isinstance(texts, str):
-            return self.detect(texts)
-        return [self.detect(t) for t in texts]
+        """Detect one text (returns one guess) or a batch (returns a list): :meth:`detect`."""
+        return self.detect(texts)
 
 
 _default: LanguageDetector | None = None

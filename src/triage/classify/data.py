@@ -10,7 +10,7 @@ import numpy as np
 
 from triage.errors import InputError
 from triage.schema import Ticket
-from triage.tickets import model_text
+from triage.tickets import as_list, model_text
 
 
 def _rows(rows: Sequence[Any], limit: int = 10) -> str:
@@ -89,10 +89,9 @@ def as_texts(X: Any) -> list[str] | None:
     """Texts from strings, :class:`Ticket` objects or ticket dicts; ``None`` when ``X`` is a numeric array."""
     if isinstance(X, np.ndarray) and X.dtype.kind in "fiu":
         return None
-    if isinstance(X, str | Ticket | dict):
-        X = [X]
+    items, _ = as_list(X, (str, Ticket, dict))
     texts: list[str] = []
-    for i, item in enumerate(X):
+    for i, item in enumerate(items):
         if isinstance(item, str):
             texts.append(item)
         elif isinstance(item, Ticket):

@@ -46,6 +46,7 @@ from triage.encoders.convert import (
 )
 from triage.encoders.torch_backend import TorchE5Encoder
 from triage.errors import InputError, ModelNotAvailableError
+from triage.persist import read_json
 
 ENCODER_DIR = "encoder"
 WEIGHTS = "model.safetensors"
@@ -255,6 +256,29 @@ def fine_tune_e5(
     return encoder
 
 
+def fine_tune_split(
+    value: bool | dict[str, Any] | FineTuneConfig | None,
+    texts: list[str] | None,
+    labels: Sequence[Any],
+    train_idx: np.ndarray,
+    *,
+    cv: int | None,
+    progress: bool = False,
+) -> FineTunedE5Encoder | None:
+    """The encoder fine-tuned on the training rows ``train_idx`` as a classifier's ``fine_tune`` asks
+    (``None`` when it is off); the texts are needed, and one split (``cv=None``)."""
+    config = FineTuneConfig.from_value(value)
+    if config is None:
+        return None
+    config.validate()
+    if texts is None:
+        raise InputError("fine_tune needs the ticket texts, not precomputed embeddings")
+    if cv is not None:
+        raise InputError("fine_tune fine-tunes on one training split: set cv=None (validation_size)")
+    rows = [int(i) for i in train_idx]
+    return fine_tune_e5([texts[i] for i in rows], [labels[i] for i in rows], config, progress=progress)
+
+
 def _tensor_digest(state: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for name in sorted(state):
@@ -295,10 +319,15 @@ class FineTunedE5Encoder(TorchE5Encoder):
         return verify_converted(self.model_dir, self.files_read)["files"]["model.safetensors"]
 
     def save(self, directory: str | Path) -> Path:
-        """Write the fine-tuned layers (safetensors) and their settings to ``directory``."""
+        """Write the fine-tuned layers (safetensors) and their settings to ``directory``.
+
+        ``directory`` is a part of a saved classifier (its ``encoder/``): it is written inside the
+        classifier's :func:`triage.persist.saving` block, so the classifier's manifest hashes these files and
+        its :func:`~triage.persist.opening` verifies them before :meth:`load` reads them.
+        """
         from safetensors.torch import save_file
 
-        from triage.models import ordinary_mode
+        from triage.persist import ordinary_mode
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -318,11 +347,14 @@ class FineTunedE5Encoder(TorchE5Encoder):
     def load(
         cls, directory: str | Path, *, model_dir: str | Path | None = None, device: str | None = None
     ) -> FineTunedE5Encoder:
-        """Rebuild a saved fine-tuned encoder on the converted base model (converted on first use)."""
+        """Rebuild a saved fine-tuned encoder on the converted base model (converted on first use).
+
+        ``directory`` was verified by the loader of the classifier that holds it (see :meth:`save`).
+        """
         from safetensors.torch import load_file
 
         directory = Path(directory)
-        meta = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        meta = read_json(directory / CONFIG)
         encoder = cls(model_dir, device=device)
         base_sha = encoder._base_sha256()
         if meta.get("base_sha256") != base_sha:

@@ -12,20 +12,43 @@ import datetime as _dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from triage.classify.calibration import threshold_for_precision
-from triage.classify.data import as_texts
-from triage.classify.model import _default_encoder_name
+from triage.classify.encoding import (
+    check_encoder,
+    default_encoder_name,
+    resolve_encoder,
+    texts_and_embeddings,
+)
+from triage.classify.estimator import Estimator, HasMethods, Integral, Interval, Real
+from triage.classify.features import scaler, standardised
+from triage.classify.persistence import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    Stored,
+    dump_state,
+    load_state,
+    read_config,
+    required_files,
+    stored_params,
+    write_json_file,
+)
 from triage.encoders import Encoder, canonical_family, encoder_family
-from triage.errors import EncoderMismatchError, InputError, NotFittedError
+from triage.errors import InputError
+from triage.persist import opening, saving
 from triage.schema import LabelScore
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "weights.npz"
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "TicketTagger", "load_head"]
+
+KIND = "TicketTagger"
+FORMAT_VERSION = 1
+
+
+def _object_array(values: list[str]) -> np.ndarray:
+    return np.array(values, dtype=object)
 
 
 def _as_tag_lists(y: Sequence[Any], row_ids: Sequence[Any]) -> list[list[str]]:
@@ -45,17 +68,41 @@ def _as_tag_lists(y: Sequence[Any], row_ids: Sequence[Any]) -> list[list[str]]:
     return out
 
 
-class TicketTagger(BaseEstimator):
+class TicketTagger(Estimator):
     """Multi-label ticket tagger over the shared encoder (one-vs-rest logistic regression).
 
     Args:
         encoder: encoder name or instance (as for :class:`~triage.classify.TicketClassifier`).
         C: inverse regularisation of each tag's logistic regression.
-        validation_size: held-out fraction for calibration and per-tag thresholds.
+        validation_size: held-out fraction (or number of rows) for calibration and per-tag thresholds.
         target_precision: precision each tag's threshold is chosen for on held-out data.
         min_examples: tags with fewer positive examples are refused (named in the error).
         random_state: seed of the split.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "encoder": [str, HasMethods("encode", name="an encoder")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "validation_size": [Interval(Real, 0, 1, closed="neither"), Interval(Integral, 1)],
+        "target_precision": [Interval(Real, 0, 1, closed="right")],
+        "min_examples": [Interval(Integral, 1)],
+        "random_state": [None, Interval(Integral, 0)],
+    }
+    _fit_hint: ClassVar[str] = "call fit(texts, tag_lists) or load(dir)"
+    #: The learned state and where a saved tagger keeps it (drives both :meth:`save` and :meth:`load`).
+    _state: ClassVar[tuple[Stored, ...]] = (
+        Stored("tags_", "config", "tags", save=lambda tags: [str(t) for t in tags], load=_object_array),
+        Stored("encoder_name_", "config", "encoder.name", load=canonical_family),
+        Stored("embedding_dim_", "config", "encoder.dim", load=int),
+        Stored("trained_at_", "config", "trained_at", default=str),
+        Stored("coef_", "array", "coef"),
+        Stored("intercept_", "array", "intercept"),
+        Stored("platt_", "array", "platt"),
+        Stored("thresholds_", "array", "thresholds"),
+        Stored("emb_mean_", "array", "emb_mean"),
+        Stored("emb_scale_", "array", "emb_scale"),
+        Stored("metrics_", "json", "metrics.json", default=dict),
+    )
 
     def __init__(
         self,
@@ -74,24 +121,13 @@ class TicketTagger(BaseEstimator):
         self.min_examples = min_examples
         self.random_state = random_state
 
-    def _embeddings(self, X: Any, embeddings: np.ndarray | None) -> np.ndarray:
-        texts = as_texts(X)
-        if texts is None:
-            emb = np.asarray(X, dtype=np.float32)
-        elif embeddings is not None:
-            emb = np.asarray(embeddings, dtype=np.float32)
-            if len(emb) != len(texts):
-                raise InputError(f"{len(texts)} texts but {len(emb)} embeddings")
-        else:
-            if not hasattr(self, "_encoder_obj"):
-                if isinstance(self.encoder, str):
-                    from triage.encoders import get_encoder
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not hasattr(self, "_encoder_obj"):
+            self._encoder_obj = resolve_encoder(self.encoder)
+        return self._encoder_obj.encode(texts, kind="query")
 
-                    self._encoder_obj = get_encoder(self.encoder)
-                else:
-                    self._encoder_obj = self.encoder
-            emb = self._encoder_obj.encode(texts, kind="query")
-        return emb[None, :] if emb.ndim == 1 else emb
+    def _embeddings(self, X: Any, embeddings: np.ndarray | None) -> np.ndarray:
+        return texts_and_embeddings(X, embeddings, self._embed, dim=getattr(self, "embedding_dim_", 0))[1]
 
     def fit(
         self,
@@ -105,6 +141,7 @@ class TicketTagger(BaseEstimator):
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import train_test_split
 
+        self._validate_params()
         emb = self._embeddings(X, embeddings)
         ids = list(row_ids) if row_ids is not None else list(range(len(emb)))
         if len(y) != len(emb):
@@ -126,11 +163,11 @@ class TicketTagger(BaseEstimator):
             raise InputError(f"tags {always} are on every row: a tag needs rows without it too")
         self.tags_ = np.array(tags, dtype=object)
         self.embedding_dim_ = int(emb.shape[1])
-        self.encoder_name_ = (
-            _default_encoder_name(self.encoder) if isinstance(self.encoder, str) else None
-        ) or (encoder_family(self.encoder) if not isinstance(self.encoder, str) else self.encoder)
-        self.emb_mean_ = emb.mean(axis=0).astype(np.float32)
-        self.emb_scale_ = np.maximum(emb.std(axis=0), 1e-6).astype(np.float32)
+        if isinstance(self.encoder, str):
+            self.encoder_name_ = default_encoder_name(self.encoder) or self.encoder
+        else:
+            self.encoder_name_ = encoder_family(self.encoder)
+        self.emb_mean_, self.emb_scale_ = scaler(emb)
         Z = self._features(emb)
         idx = np.arange(len(emb))
         tr, va = train_test_split(idx, test_size=self.validation_size, random_state=self.random_state)
@@ -173,18 +210,13 @@ class TicketTagger(BaseEstimator):
         return self
 
     def _features(self, emb: np.ndarray) -> np.ndarray:
-        if emb.shape[1] != self.embedding_dim_:
-            raise EncoderMismatchError(
-                f"embeddings have dimension {emb.shape[1]}, the tagger was trained on {self.embedding_dim_}"
-            )
-        return ((emb - self.emb_mean_) / self.emb_scale_) / np.sqrt(emb.shape[1])
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("this TicketTagger is not trained: call fit(texts, tag_lists) or load(dir)")
+        return standardised(
+            emb, self.emb_mean_, self.emb_scale_, dim=self.embedding_dim_, encoder_name=self.encoder_name_
+        )
 
     def predict_proba(self, X: Any, *, embeddings: np.ndarray | None = None) -> np.ndarray:
-        """Calibrated probability of each tag, shape (n, n_tags), columns in ``tags_`` order."""
+        """Calibrated probability of each tag, shape (n, n_tags), columns in ``tags_`` order; ``X`` may be
+        one text or ticket."""
         self._check_fitted()
         s = self._features(self._embeddings(X, embeddings)) @ self.coef_.T + self.intercept_
         return 1.0 / (1.0 + np.exp(-(self.platt_[:, 0] * s + self.platt_[:, 1])))
@@ -208,61 +240,24 @@ class TicketTagger(BaseEstimator):
 
     def save(self, directory: str | Path) -> Path:
         """Write config.json, weights.npz, metrics.json and the sha256 manifest (no pickle)."""
-        from triage.models import staged_directory, write_manifest
-
         self._check_fitted()
-        directory = Path(directory)
-        with staged_directory(directory) as tmp:
-            np.savez_compressed(
-                tmp / WEIGHTS_FILE,
-                coef=self.coef_,
-                intercept=self.intercept_,
-                platt=self.platt_,
-                thresholds=self.thresholds_,
-                emb_mean=self.emb_mean_,
-                emb_scale=self.emb_scale_,
-            )
-            params = {k: v for k, v in self.get_params().items() if k != "encoder"}
-            config = {
-                "type": "TicketTagger",
-                "format_version": 1,
-                "params": params,
-                "tags": list(map(str, self.tags_)),
-                "encoder": {"name": self.encoder_name_, "dim": self.embedding_dim_},
-                "trained_at": self.trained_at_,
-            }
-            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
-            (tmp / "metrics.json").write_text(json.dumps(self.metrics_, indent=2), encoding="utf-8")
-            write_manifest(tmp, {"type": "TicketTagger", "encoder": config["encoder"]})
-        return directory
+        encoder = {"name": self.encoder_name_, "dim": self.embedding_dim_}
+        with saving(directory, kind=KIND, encoder=encoder) as tmp:
+            header = {"type": KIND, "format_version": FORMAT_VERSION, "params": stored_params(self)}
+            write_json_file(tmp / CONFIG_FILE, dump_state(self, self._state, tmp, header))
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, encoder: Encoder | None = None) -> TicketTagger:
         """Load a saved tagger (manifest checked; a different encoder is an :class:`EncoderMismatchError`)."""
-        from triage.models import load_arrays, resolve_model_dir, verify_manifest
+        from triage.models import resolve_model_dir
 
-        directory = resolve_model_dir(directory)
-        verify_manifest(directory, required=[CONFIG_FILE, WEIGHTS_FILE])
-        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        if config.get("type") != "TicketTagger":
-            raise InputError(f"{directory} holds a {config.get('type')!r}, not a TicketTagger")
-        name, dim = canonical_family(config["encoder"]["name"]), int(config["encoder"]["dim"])
-        if encoder is not None and (encoder_family(encoder) != name or int(encoder.dim) != dim):
-            raise EncoderMismatchError(
-                f"{directory} was trained with encoder {name!r} ({dim}-d), "
-                f"not {encoder_family(encoder)!r} ({encoder.dim}-d)"
-            )
-        model = cls(encoder=encoder if encoder is not None else name, **config["params"])
-        w = load_arrays(
-            directory / WEIGHTS_FILE, ["coef", "intercept", "platt", "thresholds", "emb_mean", "emb_scale"]
-        )
-        model.coef_, model.intercept_, model.platt_ = w["coef"], w["intercept"], w["platt"]
-        model.thresholds_, model.emb_mean_, model.emb_scale_ = w["thresholds"], w["emb_mean"], w["emb_scale"]
-        model.tags_ = np.array(config["tags"], dtype=object)
-        model.embedding_dim_, model.encoder_name_ = dim, name
-        model.trained_at_ = config.get("trained_at", "")
-        metrics = directory / "metrics.json"
-        model.metrics_ = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else {}
+        directory, _ = opening(resolve_model_dir(directory), kind=KIND, required=required_files(cls._state))
+        config = read_config(directory, KIND, FORMAT_VERSION)
+        model = cls(**config["params"])
+        load_state(model, cls._state, directory, config)
+        check_encoder(directory, model.encoder_name_, model.embedding_dim_, encoder)
+        model.encoder = encoder if encoder is not None else model.encoder_name_
         return model
 
 

@@ -10,28 +10,50 @@ out-of-fold predictions (k-fold cross-validation), never on the test set.
 
 Saved as a directory: ``config.json``, ``embedding/`` (a TicketClassifier directory), ``lexical.npz`` +
 ``lexical_vocab.json``, ``metrics.json``, ``MODEL_CARD.md`` and a sha256 ``manifest.json``; no pickle.
+Both heads are estimators like :class:`~triage.classify.TicketClassifier` (``get_params`` / ``set_params``,
+parameters checked at ``fit``, ``predict`` / ``predict_proba`` taking one text or a list).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import json
 import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from triage.classify import TicketClassifier, fit_temperature
 from triage.classify.calibration import softmax
-from triage.errors import InputError, NotFittedError
+from triage.classify.encoding import embed_texts, resolve_encoder
+from triage.classify.estimator import Estimator, Integral, Interval, Real, SequenceOf
+from triage.classify.persistence import (
+    CONFIG_FILE,
+    Stored,
+    dump_state,
+    load_state,
+    read_config,
+    required_files,
+    stored_params,
+    write_json_file,
+)
+from triage.errors import InputError
+from triage.persist import load_arrays, opening, read_json, require_listed, saving
 from triage.sentiment.data import LABELS
+from triage.tickets import as_list
 
 FORMAT_VERSION = 1
 HEAD_TYPE = "SentimentHead"
+EMBEDDING_DIR = "embedding"
+LEXICAL_WEIGHTS = "lexical.npz"
+LEXICAL_VOCAB = "lexical_vocab.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "MODEL_CARD.md"
+
+_POSITIVE = Interval(Real, 0, None, closed="neither")
 
 _CHAR = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "lowercase": True}
 _WORD = {
@@ -212,7 +234,7 @@ def tfidf_transform(vectorizer: Any, texts: Sequence[str], index: CharGramIndex 
     return normalize(X, norm=vectorizer.norm, copy=False) if vectorizer.norm else X
 
 
-class LexicalHead:
+class LexicalHead(Estimator):
     """Logistic regression on character 2-5-grams and word 1-2-grams (TF-IDF), saved as JSON + npz.
 
     Args:
@@ -220,6 +242,13 @@ class LexicalHead:
         char_features / word_features: vocabulary sizes kept (most frequent n-grams).
         max_iter: solver iterations.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [_POSITIVE],
+        "char_features": [Interval(Integral, 1)],
+        "word_features": [Interval(Integral, 1)],
+        "max_iter": [Interval(Integral, 1)],
+    }
 
     def __init__(
         self,
@@ -239,6 +268,7 @@ class LexicalHead:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
+        self._validate_params()
         texts = list(texts)
         self.char_ = TfidfVectorizer(
             min_df=2, max_features=self.char_features, dtype=np.float32, **_CHAR
@@ -275,9 +305,9 @@ class LexicalHead:
         return self._index
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Logits, shape (n, 3)."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("LexicalHead is not fitted: call fit() or load()")
+        """Logits, shape (n, 3); ``texts`` may be one text."""
+        self._check_fitted()
+        texts, _ = as_list(texts)
         if not len(texts):
             return np.zeros((0, len(LABELS)))
         return np.asarray(self._design(list(texts)) @ self.coef_.T, dtype=np.float64) + self.intercept_
@@ -289,9 +319,9 @@ class LexicalHead:
             "word": {t: int(i) for t, i in self.word_.vocabulary_.items()},
             "params": {"C": self.C, "char_features": self.char_features, "word_features": self.word_features},
         }
-        (directory / "lexical_vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        write_json_file(directory / LEXICAL_VOCAB, vocab, indent=None)
         np.savez_compressed(
-            directory / "lexical.npz",
+            directory / LEXICAL_WEIGHTS,
             coef=self.coef_.astype(np.float16),
             intercept=self.intercept_,
             idf_char=self.char_.idf_.astype(np.float32),
@@ -303,10 +333,8 @@ class LexicalHead:
         """Read what :meth:`save` wrote (the caller checks the manifest)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vocab = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
-        from triage.models import load_arrays
-
-        weights = load_arrays(directory / "lexical.npz", ["coef", "intercept", "idf_char", "idf_word"])
+        vocab = read_json(directory / LEXICAL_VOCAB)
+        weights = load_arrays(directory / LEXICAL_WEIGHTS, ["coef", "intercept", "idf_char", "idf_word"])
         head = cls(**vocab.get("params", {}))
         for name, spec, key in (("char_", _CHAR, "char"), ("word_", _WORD, "word")):
             vec = TfidfVectorizer(dtype=np.float32, vocabulary=vocab[key], **spec)
@@ -331,7 +359,7 @@ def _per_language_macro_f1(y: np.ndarray, pred: np.ndarray, languages: np.ndarra
     )
 
 
-class SentimentHead:
+class SentimentHead(Estimator):
     """Three-way sentiment (negative / neutral / positive) over precomputed embeddings (+ texts).
 
     Args:
@@ -343,6 +371,27 @@ class SentimentHead:
         random_state: seed for the folds.
         progress: show progress bars.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [SequenceOf(_POSITIVE, min_length=1)],
+        "lexical": [bool],
+        "lexical_C": [_POSITIVE],
+        "folds": [Interval(Integral, 2)],
+        "weights": [SequenceOf(Interval(Real, 0, 1), min_length=1)],
+        "random_state": [None, Interval(Integral, 0)],
+        "progress": [bool],
+    }
+    _fitted_attr: ClassVar[str] = "embedding_"
+    _fit_hint: ClassVar[str] = "call fit() or SentimentHead.load(dir)"
+    #: The learned state ``config.json`` keeps (drives both :meth:`save` and :meth:`load`); the embedding
+    #: head is the ``embedding/`` folder, the lexical head ``lexical.npz`` + ``lexical_vocab.json``.
+    _state: ClassVar[tuple[Stored, ...]] = (
+        Stored("weight_", "config", "weight", load=float),
+        Stored("temperature_", "config", "temperature", load=float),
+        Stored("lexical_languages_", "config", "lexical_languages", load=list, default=list),
+        Stored("cv_", "config", "cv", default=dict),
+        Stored("train_info_", "config", "train", default=dict),
+    )
 
     def __init__(
         self,
@@ -380,13 +429,19 @@ class SentimentHead:
         texts: Sequence[str],
         labels: Sequence[int | str],
         *,
-        embeddings: np.ndarray,
+        embeddings: np.ndarray | None = None,
         languages: Sequence[str],
     ) -> SentimentHead:
-        """Train on texts with their embeddings and languages; labels are 0/1/2 or the label names."""
+        """Train on texts with their languages; labels are 0/1/2 or the label names.
+
+        ``embeddings``: the texts' query embeddings (default: encoded here with the default encoder).
+        """
         started = time.perf_counter()
+        self._validate_params()
         texts = list(texts)
         y = np.array([LABELS.index(v) if isinstance(v, str) else int(v) for v in labels], dtype=np.int64)
+        if embeddings is None:
+            embeddings = embed_texts(resolve_encoder("default"), texts, batch_size=64, progress=self.progress)
         emb = np.asarray(embeddings, dtype=np.float32)
         langs = np.asarray(list(languages))
         if not (len(texts) == len(y) == len(emb) == len(langs)):
@@ -448,28 +503,34 @@ class SentimentHead:
         return self
 
     # ------------------------------------------------------------------ predict
-    def _check(self) -> None:
-        if not hasattr(self, "embedding_"):
-            raise NotFittedError("SentimentHead is not fitted: call fit() or SentimentHead.load(dir)")
-
     def predict_proba(
-        self, texts: Sequence[str], *, embeddings: np.ndarray, languages: Sequence[str | None] | None = None
+        self,
+        texts: str | Sequence[str],
+        *,
+        embeddings: np.ndarray | None = None,
+        languages: str | Sequence[str | None] | None = None,
     ) -> np.ndarray:
         """Calibrated probabilities, columns in :data:`LABELS` order (negative, neutral, positive).
 
-        ``languages``: ISO codes per text (e.g. the detected language); the lexical head votes only for
-        languages it was trained on. ``None`` means "unknown": the embedding head alone.
+        ``texts``: one text or a list (one row each). ``embeddings``: their query embeddings (default: the
+        embedding head encodes them). ``languages``: an ISO code per text, or one for all (e.g. the detected
+        language); the lexical head votes only for languages it was trained on. ``None`` means "unknown":
+        the embedding head alone.
         """
-        self._check()
-        emb = np.asarray(embeddings, dtype=np.float32)
-        if emb.ndim == 1:
-            emb = emb[None, :]
-        texts = list(texts)
-        if len(texts) != len(emb):
-            raise InputError(f"{len(texts)} texts but {len(emb)} embeddings")
+        self._check_fitted()
+        texts, _ = as_list(texts)
+        if embeddings is not None:
+            emb = np.asarray(embeddings, dtype=np.float32)
+            if emb.ndim == 1:
+                emb = emb[None, :]
+            if len(texts) != len(emb):
+                raise InputError(f"{len(texts)} texts but {len(emb)} embeddings")
         if not len(texts):
             return np.zeros((0, 3))
-        p_emb = softmax(self.embedding_.decision_function(emb)[:, self._order], self.embedding_.temperature_)
+        if isinstance(languages, str):
+            languages = [languages] * len(texts)
+        logits = self.embedding_.decision_function(texts if embeddings is None else emb)
+        p_emb = softmax(logits[:, self._order], self.embedding_.temperature_)
         blend = p_emb.copy()
         if self.lexical_ is not None and languages is not None and self.weight_ < 1.0:
             known = set(self.lexical_languages_)
@@ -479,80 +540,66 @@ class SentimentHead:
                 blend[idx] = self.weight_ * p_emb[idx] + (1 - self.weight_) * p_lex
         return softmax(np.log(np.clip(blend, 1e-9, 1)), self.temperature_)
 
+    def predict(
+        self,
+        texts: str | Sequence[str],
+        *,
+        embeddings: np.ndarray | None = None,
+        languages: str | Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """The most probable label (``negative`` / ``neutral`` / ``positive``) per text."""
+        proba = self.predict_proba(texts, embeddings=embeddings, languages=languages)
+        return np.array(LABELS, dtype=object)[proba.argmax(1)]
+
     # ------------------------------------------------------------------ persistence
     def save(
         self, directory: str | Path, *, metrics: dict[str, Any] | None = None, card: str | None = None
     ) -> Path:
         """Write the head to ``directory`` (swapped in atomically), with a sha256 manifest."""
-        from triage.models import staged_directory, write_manifest
-
-        self._check()
-        directory = Path(directory)
-        with staged_directory(directory) as tmp:
-            self.embedding_.save(tmp / "embedding")
+        self._check_fitted()
+        encoder = {"name": self.embedding_.encoder_name_, "dim": self.embedding_.embedding_dim_}
+        with saving(directory, kind=HEAD_TYPE, encoder=encoder) as tmp:
+            self.embedding_.save(tmp / EMBEDDING_DIR)
             if self.lexical_ is not None:
                 self.lexical_.save(tmp)
-            config = {
+            header = {
                 "type": HEAD_TYPE,
                 "format_version": FORMAT_VERSION,
                 "labels": list(LABELS),
-                "encoder": {"name": self.embedding_.encoder_name_, "dim": self.embedding_.embedding_dim_},
-                "weight": self.weight_,
-                "temperature": self.temperature_,
-                "lexical_languages": self.lexical_languages_,
-                "params": {
-                    "C": list(self.C),
-                    "lexical": self.lexical,
-                    "lexical_C": self.lexical_C,
-                    "folds": self.folds,
-                    "weights": list(self.weights),
-                    "random_state": self.random_state,
-                },
-                "cv": self.cv_,
-                "train": self.train_info_,
+                "encoder": encoder,
+                "params": stored_params(self, skip=("progress",)),
             }
-            (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+            write_json_file(tmp / CONFIG_FILE, dump_state(self, self._state, tmp, header))
             if metrics is not None:
-                (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+                write_json_file(tmp / METRICS_FILE, metrics)
             if card is not None:
-                (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-            write_manifest(tmp, {"type": HEAD_TYPE, "encoder": config["encoder"]})
-        return directory
+                (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, encoder: Any = None) -> SentimentHead:
         """Load a saved head (a directory or a bundled name such as ``"sentiment"``); hashes are checked."""
-        from triage.models import require_listed, resolve_model_dir, verify_manifest
+        from triage.models import resolve_model_dir
 
-        directory = resolve_model_dir(directory)
-        manifest = verify_manifest(directory, required=["config.json"])
-        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        if config.get("type") != HEAD_TYPE:
-            raise InputError(f"{directory} holds a {config.get('type')!r}, not a {HEAD_TYPE}")
-        if config.get("format_version", 0) > FORMAT_VERSION:
-            raise InputError(
-                f"{directory} was saved by a newer triage (format {config['format_version']}): upgrade"
-            )
-        params = dict(config["params"])
-        head = cls(**params)
-        head.embedding_ = TicketClassifier.load(directory / "embedding", encoder=encoder)
+        directory, manifest = opening(
+            resolve_model_dir(directory), kind=HEAD_TYPE, required=required_files(cls._state)
+        )
+        config = read_config(directory, HEAD_TYPE, FORMAT_VERSION)
+        head = cls(**config["params"])
+        load_state(head, cls._state, directory, config)
+        head.embedding_ = TicketClassifier.load(directory / EMBEDDING_DIR, encoder=encoder)
         head._order = [list(head.embedding_.classes_).index(lab) for lab in LABELS]
-        head.weight_ = float(config["weight"])
-        head.temperature_ = float(config["temperature"])
-        head.lexical_languages_ = list(config.get("lexical_languages", []))
-        lexical = "lexical.npz" in manifest["files"]
+        lexical = LEXICAL_WEIGHTS in manifest["files"]
         if lexical:
-            require_listed(directory, manifest, ["lexical_vocab.json"])
+            require_listed(directory, manifest, [LEXICAL_VOCAB])
         head.lexical_ = LexicalHead.load(directory) if lexical else None
-        head.cv_ = config.get("cv", {})
-        head.train_info_ = config.get("train", {})
-        metrics = directory / "metrics.json"
-        head.metrics_ = json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else {}
+        metrics = directory / METRICS_FILE
+        head.metrics_ = read_json(metrics) if metrics.exists() else {}
         head.directory_ = directory
         return head
 
     @property
     def encoder_name(self) -> str:
         """Name of the encoder the embeddings must come from."""
-        self._check()
+        self._check_fitted()
         return str(self.embedding_.encoder_name_)

@@ -23,6 +23,8 @@ from triage.schema import Cue, MessageSentiment, SentimentResult, Ticket
 from triage.sentiment.cues import CueDetector
 from triage.sentiment.data import LABELS
 from triage.sentiment.head import SentimentHead
+from triage.tickets import Part, as_list
+from triage.tickets import ticket_parts as _ticket_parts
 
 #: Default bundled model (``models/sentiment``).
 DEFAULT_MODEL = "sentiment"
@@ -58,11 +60,17 @@ class TextSentiment:
     warning: str | None = None
 
 
-@dataclass
-class _Part:
-    source: str  # subject | body | message
-    index: int | None
-    text: str
+class CustomerPart(Part):
+    """A customer's part of a ticket: a :class:`triage.tickets.Part` whose role is ``customer``.
+
+    ``index`` reads ``message_index`` (``None`` for subject and body), for callers written against the
+    sentiment scorer's earlier part type.
+    """
+
+    @property
+    def index(self) -> int | None:
+        """The message's position in the thread: :attr:`message_index`."""
+        return self.message_index
 
 
 def _load_fix(model: str | Path | SentimentHead) -> str:
@@ -181,7 +189,7 @@ class SentimentScorer:
             from triage.language import LanguageDetector
 
             self._detector = LanguageDetector()
-        return [self._detector.detect(t[: self.max_chars]).language for t in texts]
+        return [guess.language for guess in self._detector.detect([t[: self.max_chars] for t in texts])]
 
     # ------------------------------------------------------------------ texts
     def score_texts(
@@ -237,13 +245,13 @@ class SentimentScorer:
 
     def __call__(self, x: Any) -> SentimentResult | list[SentimentResult]:
         """One text or ticket gives one :class:`SentimentResult`; a list gives a list."""
-        if isinstance(x, str | Ticket | dict):
-            return self.score_tickets([x])[0]
-        return self.score_tickets(list(x))
+        tickets, single = as_list(x, (str, Ticket, dict))
+        results = self.score_tickets(tickets)
+        return results[0] if single else results
 
     def score_tickets(self, tickets: Sequence[str | Ticket | dict[str, Any]]) -> list[SentimentResult]:
         """Full results for tickets (a string is a ticket body): normalises, encodes and scores each."""
-        items: list[tuple[list[_Part], str, list[str]]] = []
+        items: list[tuple[list[CustomerPart], str, list[str]]] = []
         for t in tickets:
             if isinstance(t, str) and not t.strip():  # empty text: neutral with zero confidence, not an error
                 items.append(([], "", []))
@@ -263,7 +271,7 @@ class SentimentScorer:
 
     def assemble(
         self,
-        items: Sequence[tuple[list[_Part], str, list[str]]],
+        items: Sequence[tuple[list[CustomerPart], str, list[str]]],
         *,
         ticket_embeddings: Sequence[np.ndarray | None] | None = None,
         ticket_languages: Sequence[str | None] | None = None,
@@ -297,7 +305,7 @@ class SentimentScorer:
         emb = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in t_emb])
         ticket_scores = self.score_texts(ticket_texts, embeddings=emb, languages=langs)
         # per customer part of threads
-        flat: list[tuple[int, _Part]] = []
+        flat: list[tuple[int, CustomerPart]] = []
         if per_message:
             for i, (parts, _, _) in enumerate(items):
                 trail = [p for p in parts if p.source != "subject" and p.text]
@@ -308,25 +316,27 @@ class SentimentScorer:
             p_langs: list[str | None] = []
             for i, p in flat:
                 lang = (
-                    part_languages[i].get(p.index, langs[i])
-                    if part_languages is not None and p.index is not None
+                    part_languages[i].get(p.message_index, langs[i])
+                    if part_languages is not None and p.message_index is not None
                     else langs[i]
                 )
                 p_langs.append(lang)
             part_scores = self.score_texts([p.text for _, p in flat], languages=p_langs)
-        by_ticket: dict[int, list[tuple[_Part, TextSentiment]]] = {}
+        by_ticket: dict[int, list[tuple[CustomerPart, TextSentiment]]] = {}
         for (i, p), s in zip(flat, part_scores, strict=True):
             by_ticket.setdefault(i, []).append((p, s))
         results = []
         for i, (parts, _, warnings) in enumerate(items):
             ts = ticket_scores[i]
             cues = [
-                c for p in parts for c in self.cues.detect(p.text, message_index=p.index, source=p.source)
+                c
+                for p in parts
+                for c in self.cues.detect(p.text, message_index=p.message_index, source=p.source)
             ]
             scored = by_ticket.get(i, [])
             messages = [
                 MessageSentiment(
-                    message_index=p.index,
+                    message_index=p.message_index,
                     source=p.source,
                     label=s.label,
                     score=s.score,
@@ -381,24 +391,14 @@ def ticket_parts(
     message_texts: Sequence[str] | None = None,
     *,
     normalized: Mapping[str, str] | None = None,
-) -> list[_Part]:
+) -> list[CustomerPart]:
     """The customer's parts of a ticket, normalised: subject, body, then each customer message (agents and
-    notes are skipped). ``message_texts``: already normalised messages (the pipeline's), one per message;
-    ``normalized``: raw text -> its normalised text, for texts normalised already (the pipeline's)."""
-    done = normalized or {}
-    parts: list[_Part] = []
-    if ticket.subject and ticket.subject.strip():
-        subject = done.get(ticket.subject)
-        parts.append(
-            _Part("subject", None, normalize_text(ticket.subject).text if subject is None else subject)
-        )
-    if ticket.body and ticket.body.strip():
-        body = done.get(ticket.body)
-        parts.append(_Part("body", None, normalize_text(ticket.body).text if body is None else body))
-    for i, message in enumerate(ticket.messages):
-        if message.role != "customer":
-            continue
-        text = message_texts[i] if message_texts is not None else normalize_text(message.text).text
-        if text.strip():
-            parts.append(_Part("message", i, text))
-    return parts
+    notes are skipped): :func:`triage.tickets.ticket_parts` (uncut) with ``role == "customer"``.
+
+    ``message_texts``: already normalised messages (the pipeline's), one per message; ``normalized``: raw
+    text -> its normalised text, for texts normalised already (the pipeline's).
+    """
+    if message_texts is None:  # only the customer's messages are read: the others are not normalised
+        message_texts = [normalize_text(m.text).text if m.role == "customer" else "" for m in ticket.messages]
+    parts = _ticket_parts(ticket, message_texts, normalized=normalized, max_part_chars=None)
+    return [CustomerPart(p.text, p.source, p.role, p.message_index) for p in parts if p.role == "customer"]

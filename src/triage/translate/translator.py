@@ -15,6 +15,7 @@ from triage.encoders import Encoder
 from triage.errors import InputError, TriageError
 from triage.schema import Translation
 from triage.summarize.sentences import split_sentences
+from triage.tickets import as_list
 from triage.translate.backends import HOW_TO_ADD, Pair, TranslationBackend, load_backend
 from triage.translate.languages import normalize_language
 
@@ -332,8 +333,7 @@ class Translator:
             TranslationUnavailable: no model covers a text's pair (the message says how to add one).
             InputError: a text longer than ``max_chars`` or an undetectable source language.
         """
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)  # type: ignore[list-item]
+        batch, single = as_list(texts)
         sources = [source] * len(batch) if source is None or isinstance(source, str) else list(source)
         if len(sources) != len(batch):
             raise InputError(f"got {len(sources)} source languages for {len(batch)} texts")
