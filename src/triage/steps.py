@@ -330,7 +330,7 @@ def analyze(steps: Sequence[str]) -> PipelineAnalysis:
             assigned.setdefault(attr, []).append(name)
     problems: list[str] = []
     after: dict[str, set[str]] = {name: set() for name in steps}
-    providers: dict[str, list[str]] = {name: [] for name in steps}
+    needs: dict[str, list[list[str]]] = {name: [] for name in steps}
     for name in steps:
         for need in specs[name].requires:
             if "." not in need:  # a step name (the older contract)
@@ -343,9 +343,7 @@ def analyze(steps: Sequence[str]) -> PipelineAnalysis:
                 problems.append(f"step {name!r} requires {need}, which no step in the pipeline assigns{hint}")
                 continue
             after[name].update(makers)
-            # skipped when the producer failed; a later rewriter (redact) fails closed instead
-            if makers[0] not in providers[name]:
-                providers[name].append(makers[0])
+            needs[name].append(makers)
     order: list[str] = []
     pending = list(steps)
     while pending:
@@ -356,6 +354,11 @@ def analyze(steps: Sequence[str]) -> PipelineAnalysis:
             break
         order.append(ready)
         pending.remove(ready)
+    # skipped for a ticket when the first step (in run order) producing an input failed on it; a later step
+    # rewriting that input (redact) fails closed instead
+    rank = {name: i for i, name in enumerate(order)}
+    first = rank.__getitem__
+    providers = {name: list(dict.fromkeys(min(m, key=first) for m in needs[name])) for name in steps}
     return PipelineAnalysis(order=order, specs=specs, providers=providers, problems=problems)
 
 
