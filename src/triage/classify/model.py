@@ -62,6 +62,7 @@ from triage.classify.persistence import (
     Stored,
     dump_state,
     load_state,
+    object_array,
     read_config,
     required_files,
     stored_params,
@@ -106,10 +107,6 @@ FeatureMode = Literal["auto", "embedding", "hybrid"]
 _POSITIVE = Interval(Real, 0, None, closed="neither")
 _PRECISION = Interval(Real, 0, 1, closed="right")
 _COUNT = Interval(Integral, 0)
-
-
-def _object_array(values: list[str]) -> np.ndarray:
-    return np.array(values, dtype=object)
 
 
 class TicketClassifier(ClassifierMixin, Estimator):
@@ -169,7 +166,7 @@ class TicketClassifier(ClassifierMixin, Estimator):
     _state: ClassVar[tuple[Stored, ...]] = (
         Stored("encoder_name_", "config", "encoder.name", load=canonical_family),
         Stored("embedding_dim_", "config", "encoder.dim", load=int),
-        Stored("classes_", "config", "classes", save=lambda c: [str(x) for x in c], load=_object_array),
+        Stored("classes_", "config", "classes", save=lambda c: [str(x) for x in c], load=object_array),
         Stored("features_", "config", "features"),
         Stored("C_", "config", "C"),
         Stored("temperature_", "config", "temperature", load=float),

@@ -47,6 +47,11 @@ class Stored:
     indent: int | None = 2
 
 
+def object_array(values: list[str]) -> np.ndarray:
+    """Labels read from JSON as the object array a fitted head holds (``classes_``, ``tags_``)."""
+    return np.array(values, dtype=object)
+
+
 def write_json_file(path: Path, data: Any, *, indent: int | None = 2) -> None:
     """Write ``data`` as UTF-8 JSON, keys in their order."""
     path.write_text(json.dumps(data, indent=indent, ensure_ascii=False), encoding="utf-8")

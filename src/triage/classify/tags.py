@@ -31,6 +31,7 @@ from triage.classify.persistence import (
     Stored,
     dump_state,
     load_state,
+    object_array,
     read_config,
     required_files,
     stored_params,
@@ -45,10 +46,6 @@ __all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "TicketTagger", "load_head"]
 
 KIND = "TicketTagger"
 FORMAT_VERSION = 1
-
-
-def _object_array(values: list[str]) -> np.ndarray:
-    return np.array(values, dtype=object)
 
 
 def _as_tag_lists(y: Sequence[Any], row_ids: Sequence[Any]) -> list[list[str]]:
@@ -91,7 +88,7 @@ class TicketTagger(Estimator):
     _fit_hint: ClassVar[str] = "call fit(texts, tag_lists) or load(dir)"
     #: The learned state and where a saved tagger keeps it (drives both :meth:`save` and :meth:`load`).
     _state: ClassVar[tuple[Stored, ...]] = (
-        Stored("tags_", "config", "tags", save=lambda tags: [str(t) for t in tags], load=_object_array),
+        Stored("tags_", "config", "tags", save=lambda tags: [str(t) for t in tags], load=object_array),
         Stored("encoder_name_", "config", "encoder.name", load=canonical_family),
         Stored("embedding_dim_", "config", "encoder.dim", load=int),
         Stored("trained_at_", "config", "trained_at", default=str),
